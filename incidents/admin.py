@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from .models import (
+    ChecklistTemplate,
+    ChecklistTemplateItem,
+    Component,
+    ComponentGroup,
+    Incident,
+    TimelineEvent,
+)
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "position"]
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin):
+    list_display = ["name", "group", "position"]
+    list_filter = ["group"]
+    search_fields = ["name"]
+
+
+class ChecklistTemplateItemInline(admin.TabularInline):
+    model = ChecklistTemplateItem
+    extra = 1
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "position"]
+    inlines = [ChecklistTemplateItemInline]
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Read-only: incidents change through the portal's services, which write the timeline."""
+
+    list_display = ["reference", "title", "severity", "status", "declared_at"]
+    list_filter = ["severity", "status", "type"]
+    search_fields = ["reference", "title"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TimelineEvent)
+class TimelineEventAdmin(admin.ModelAdmin):
+    list_display = ["incident", "kind", "actor", "occurred_at"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

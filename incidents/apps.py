@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"
+
+    def ready(self) -> None:
+        from portal import roles
+
+        from . import checklists, timers  # noqa: F401  (registers the timer handlers)
+
+        roles.grant(
+            roles.RESPONDER,
+            "incidents.view_incident",
+            "incidents.add_incident",
+            "incidents.change_incident",
+        )
+        roles.grant(roles.MANAGER, "incidents.view_reports")
+        post_migrate.connect(
+            checklists.ensure_templates, sender=self, dispatch_uid="incidents.checklists"
+        )

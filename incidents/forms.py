@@ -1,0 +1,248 @@
+"""Forms check the shape of input; the services check the rules (and re-check what forms do,
+since the API and tasks call them too)."""
+
+from datetime import timedelta
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from .impact import RecoveryComplexity, Scope, Symptom, suggest_severity
+from .models import Component, Incident, Status
+from .services import assessment_from
+from .severity import SEVERITY_CHOICES
+from .taxonomy import SUBTYPE_CHOICES, TYPE_CHOICES, subtype_belongs
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class _NoTagHelperMixin:
+    def _helper(self) -> FormHelper:
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.disable_csrf = True
+        return helper
+
+
+class ImpactFields(forms.Form):
+    """The impact assessment shared by the declare and edit forms."""
+
+    users_affected = forms.IntegerField(
+        required=False, min_value=0, max_value=2_000_000_000, label="Users affected (number)"
+    )
+    users_affected_percent = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        label="Users affected (%)",
+    )
+    symptom = forms.ChoiceField(choices=Symptom.choices, initial=Symptom.UNKNOWN)
+    impact_revenue = forms.BooleanField(required=False, label="Revenue")
+    impact_reputation = forms.BooleanField(required=False, label="Reputation")
+    impact_compliance = forms.BooleanField(required=False, label="Regulatory compliance")
+    impact_sla = forms.BooleanField(required=False, label="Contract or SLA violation")
+    technical_scope = forms.ChoiceField(
+        choices=Scope.choices, initial=Scope.SINGLE, label="Scope of affected systems"
+    )
+    data_risk = forms.BooleanField(required=False, label="Data integrity or loss risk")
+    security_implications = forms.BooleanField(required=False, label="Security implications")
+    recovery_complexity = forms.ChoiceField(
+        choices=RecoveryComplexity.choices, initial=RecoveryComplexity.UNKNOWN
+    )
+
+    IMPACT_NAMES = (
+        "users_affected",
+        "users_affected_percent",
+        "symptom",
+        "impact_revenue",
+        "impact_reputation",
+        "impact_compliance",
+        "impact_sla",
+        "technical_scope",
+        "data_risk",
+        "security_implications",
+        "recovery_complexity",
+    )
+
+    def impact_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.IMPACT_NAMES}
+
+    def suggestion(self):
+        """The proposed severity for whatever impact input is valid so far."""
+        data = getattr(self, "cleaned_data", None) or {}
+        usable = {k: v for k, v in data.items() if k in self.IMPACT_NAMES}
+        return suggest_severity(assessment_from(usable))
+
+
+class IncidentFieldsMixin(forms.Form):
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(
+        max_length=10_000, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    type = forms.ChoiceField(choices=TYPE_CHOICES)
+    subtype = forms.ChoiceField(choices=[("", "—")] + SUBTYPE_CHOICES, required=False)
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.select_related("group"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Affected components",
+    )
+    severity = forms.ChoiceField(choices=SEVERITY_CHOICES, widget=forms.RadioSelect)
+    severity_reason = forms.CharField(
+        max_length=1000,
+        required=False,
+        label="Reason for the severity",
+        help_text="Required when you choose a severity other than the proposed one, and for "
+        "every later change.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        type_, subtype = cleaned.get("type"), cleaned.get("subtype") or ""
+        if type_ and not subtype_belongs(type_, subtype):
+            self.add_error("subtype", "That subtype does not belong to the chosen type.")
+        return cleaned
+
+
+class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
+    detected_at = forms.DateTimeField(
+        widget=DateTimeLocalInput(),
+        label="Detected at",
+        help_text="In your time zone.",
+    )
+    start_in_triage = forms.BooleanField(
+        required=False,
+        label="Suspected problem: start in Triage",
+        help_text="Someone verifies it or closes it as a false alarm.",
+    )
+
+    field_order = [
+        "title",
+        "summary",
+        "type",
+        "subtype",
+        "components",
+        "detected_at",
+        "start_in_triage",
+        *ImpactFields.IMPACT_NAMES,
+        "severity",
+        "severity_reason",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.helper = self._helper()
+
+    def clean_detected_at(self):
+        value = self.cleaned_data["detected_at"]
+        if value > timezone.now() + timedelta(minutes=1):
+            raise forms.ValidationError("Detection time cannot be in the future.")
+        return min(value, timezone.now())
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("severity")
+        if chosen and not self.errors:
+            proposed = self.suggestion().severity
+            if chosen != proposed and not (cleaned.get("severity_reason") or "").strip():
+                self.add_error(
+                    "severity_reason",
+                    f"The assessment suggests {proposed}; say why you chose {chosen}.",
+                )
+        return cleaned
+
+
+class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        self.incident = incident
+        if not args and "data" not in kwargs:
+            kwargs.setdefault("initial", {})
+            kwargs["initial"].update(
+                {name: getattr(incident, name) for name in self.EDITABLE}
+                | {
+                    "components": list(incident.components.all()),
+                    "severity": incident.severity,
+                    "version": incident.version,
+                }
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["severity_reason"].help_text = "Required when the severity changes."
+        self.helper = self._helper()
+
+    EDITABLE = ("title", "summary", "type", "subtype", *ImpactFields.IMPACT_NAMES)
+
+    def suggestion(self):
+        if not self.is_bound:
+            return suggest_severity(self.incident.assessment)
+        return super().suggestion()
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = cleaned.get("severity")
+        reason = (cleaned.get("severity_reason") or "").strip()
+        if chosen and chosen != self.incident.severity and not reason:
+            self.add_error("severity_reason", "Say why the severity changes.")
+        return cleaned
+
+
+class FalseAlarmForm(forms.Form):
+    note = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="What should monitoring change so this does not recur?",
+    )
+
+
+class IncidentFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.MultipleChoiceField(
+        required=False,
+        choices=[("active", "Active (any)")] + list(Status.choices),
+        widget=forms.SelectMultiple(attrs={"size": 1}),
+    )
+    severity = forms.MultipleChoiceField(required=False, choices=SEVERITY_CHOICES)
+    type = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any type")] + TYPE_CHOICES,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    component = forms.ModelChoiceField(
+        required=False,
+        queryset=Component.objects.all(),
+        empty_label="Any component",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Declared from"
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to"
+    )
+    sort = forms.ChoiceField(
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+        choices=[
+            ("newest", "Newest first"),
+            ("oldest", "Oldest first"),
+            ("severity", "Severity"),
+            ("status", "Status"),
+            ("reference", "Reference"),
+        ],
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned

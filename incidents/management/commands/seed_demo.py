@@ -1,0 +1,248 @@
+"""Demo data for `make run`: people in each role, teams, the platform's components and
+incidents in several states, all created through the services so their timelines are real.
+Idempotent: a second run changes nothing."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import Component, ComponentGroup, Incident, Status
+from portal import roles
+from portal.models import Profile, Team
+
+DEMO_PASSWORD = "demo-portal-2026"
+
+USERS = (
+    # username, display name, role, teams, time zone, staff
+    ("alice", "Alice Okafor", roles.RESPONDER, ("Platform",), "Europe/Berlin", False),
+    ("bob", "Bob Lindqvist", roles.RESPONDER, ("AI Services",), "America/New_York", False),
+    ("dana", "Dana Reyes", roles.RESPONDER, ("Security",), "America/Los_Angeles", False),
+    ("carol", "Carol Nguyen", roles.MANAGER, ("Platform", "AI Services"), "Europe/London", False),
+    ("admin", "Ada Admin", roles.ADMIN, ("Platform",), "UTC", True),
+)
+
+TEAMS = (
+    ("Platform", "platform", "Web app, API, authentication and infrastructure."),
+    ("AI Services", "ai-services", "The AI suggestion service and its providers."),
+    ("Security", "security", "Security operations and incident handling."),
+    ("Data", "data", "Databases, document storage and backups."),
+)
+
+COMPONENTS = (
+    ("Core platform", ("Web app", "API", "Authentication", "Real-time collaboration")),
+    ("AI", ("AI suggestions service", "AI provider integration")),
+    ("Data", ("Database", "Document storage", "Backups")),
+    ("Delivery", ("CDN", "Email notifications")),
+)
+
+
+class Command(BaseCommand):
+    help = "Load demo users, teams, components and incidents (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Allow with DEBUG=0.")
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to create demo users with a known password while DEBUG=0 "
+                "(use --force on a throw-away install)."
+            )
+        with transaction.atomic():
+            roles.sync_groups()
+            users = self._people()
+            self._components()
+            created = self._incidents(users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready ({created} new incident{'s' if created != 1 else ''})."
+            )
+        )
+
+    def _people(self):
+        User = get_user_model()
+        teams = {}
+        for name, slug, description in TEAMS:
+            teams[name], _ = Team.objects.get_or_create(
+                slug=slug, defaults={"name": name, "description": description}
+            )
+        users = {}
+        for username, display, role, team_names, tz, staff in USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.org", "is_staff": staff},
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                user.groups.add(Group.objects.get(name=role))
+                for team in team_names:
+                    teams[team].members.add(user)
+            Profile.objects.get_or_create(
+                user=user, defaults={"display_name": display, "time_zone": tz}
+            )
+            users[username] = user
+        return users
+
+    def _components(self):
+        for gpos, (group_name, names) in enumerate(COMPONENTS):
+            group, _ = ComponentGroup.objects.get_or_create(
+                name=group_name, defaults={"position": gpos}
+            )
+            for pos, name in enumerate(names):
+                Component.objects.get_or_create(
+                    name=name, defaults={"group": group, "position": pos}
+                )
+
+    def _incidents(self, users) -> int:
+        c = {comp.name: comp for comp in Component.objects.all()}
+        now = timezone.now().replace(microsecond=0)
+        created = 0
+
+        def declare(title, *, at, **kwargs):
+            nonlocal created
+            existing = Incident.objects.filter(title=title).first()
+            if existing:
+                return existing, False
+            created += 1
+            return services.incident_declare(title=title, now=at, **kwargs), True
+
+        # A resolved P1 with a realistic timeline.
+        t0 = now - timedelta(days=3, hours=5)
+        p1, new = declare(
+            "Logins failing for all users",
+            at=t0 + timedelta(minutes=4),
+            actor=users["alice"],
+            summary="Every login attempt returns HTTP 500 from the authentication service. "
+            "Existing sessions keep working.",
+            type="availability",
+            subtype="availability.complete_outage",
+            severity="P1",
+            detected_at=t0,
+            components=[c["Authentication"], c["Web app"]],
+            users_affected_percent=100,
+            symptom="complete_outage",
+            impact_revenue=True,
+            impact_reputation=True,
+            impact_sla=True,
+            technical_scope="multiple",
+            recovery_complexity="low",
+        )
+        if new:
+            steps = (
+                (
+                    12,
+                    Status.IDENTIFIED,
+                    "The 14:02 deploy rotated the session-signing key without updating the "
+                    "auth service's secret; token validation fails.",
+                ),
+                (
+                    21,
+                    Status.MONITORING,
+                    "Rolled back the auth service to the previous release; login success "
+                    "rate back to 99.8%.",
+                ),
+                (
+                    58,
+                    Status.RESOLVED,
+                    "Rollback held for 30 minutes with normal error rates. Follow-up: key "
+                    "rotation becomes a two-phase change.",
+                ),
+            )
+            for minutes, status, note in steps:
+                services.incident_change_status(
+                    actor=users["alice"],
+                    incident=p1,
+                    to=status,
+                    note=note,
+                    now=t0 + timedelta(minutes=minutes),
+                )
+
+        # An active P2 under investigation.
+        declare(
+            "AI suggestions timing out",
+            at=now - timedelta(minutes=22),
+            actor=users["bob"],
+            summary="p95 latency of the suggestion endpoint is above 20 s; about a third of "
+            "requests time out.",
+            type="external",
+            subtype="external.ai_provider",
+            severity="P2",
+            detected_at=now - timedelta(minutes=27),
+            components=[c["AI suggestions service"], c["AI provider integration"]],
+            users_affected_percent=35,
+            symptom="degraded",
+            technical_scope="multiple",
+            recovery_complexity="medium",
+        )
+        # A suspected problem waiting in Triage, already past its response time.
+        declare(
+            "Spike of failed document saves",
+            at=now - timedelta(minutes=40),
+            actor=users["dana"],
+            summary="Alert-like report from support: some saves fail with a timeout.",
+            type="data",
+            subtype="data.sync_failure",
+            severity="P2",
+            detected_at=now - timedelta(minutes=45),
+            components=[c["Document storage"]],
+            users_affected=1200,
+            symptom="intermittent",
+            start_in_triage=True,
+            severity_reason="Saves are user data; treat as high until verified.",
+        )
+        # A P3 being worked on.
+        declare(
+            "Export to PDF slow for large documents",
+            at=now - timedelta(hours=2),
+            actor=users["alice"],
+            summary="Exports of documents over 200 pages take more than a minute.",
+            type="performance",
+            subtype="performance.slow_api",
+            severity="P3",
+            detected_at=now - timedelta(hours=3),
+            components=[c["API"]],
+            users_affected_percent=2,
+            symptom="degraded",
+        )
+        # A cosmetic P4.
+        declare(
+            "Misaligned icons in the editor toolbar on Safari",
+            at=now - timedelta(hours=20),
+            actor=users["bob"],
+            type="availability",
+            subtype="availability.feature_unavailable",
+            severity="P4",
+            detected_at=now - timedelta(hours=21),
+            components=[c["Web app"]],
+            symptom="cosmetic",
+        )
+        # A false alarm.
+        fa, new = declare(
+            "Database CPU alert on replica",
+            at=now - timedelta(days=1),
+            actor=users["dana"],
+            type="performance",
+            subtype="performance.database_performance",
+            severity="P3",
+            detected_at=now - timedelta(days=1, minutes=3),
+            components=[c["Database"]],
+            symptom="unknown",
+            start_in_triage=True,
+            severity_reason="Unverified alert; may affect saves.",
+        )
+        if new:
+            services.incident_mark_false_alarm(
+                actor=users["dana"],
+                incident=fa,
+                note="The nightly analytics job runs on the replica; raise the CPU alert "
+                "threshold to 90% for 10 minutes between 02:00 and 03:00.",
+                now=now - timedelta(days=1) + timedelta(minutes=9),
+            )
+        return created

@@ -1,0 +1,178 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from ..impact import Assessment, RecoveryComplexity, Scope, Symptom
+from ..severity import SEVERITY_CHOICES, SeverityLevel, severity
+from ..taxonomy import SUBTYPE_LABELS, TYPE_CHOICES
+
+
+class Status(models.TextChoices):
+    TRIAGE = "triage", "Triage"
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    FALSE_ALARM = "false_alarm", "False alarm"
+
+
+ACTIVE_STATUSES = (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+
+
+class Source(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    ALERT = "alert", "Alert"
+    API = "api", "API"
+
+
+class IncidentCounter(models.Model):
+    """Hands out the per-year sequence behind INC-2026-0042."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class Incident(models.Model):
+    reference = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(max_length=10_000, blank=True)
+    type = models.CharField(max_length=32, choices=TYPE_CHOICES)
+    subtype = models.CharField(max_length=64, blank=True)
+    severity = models.CharField(max_length=2, choices=SEVERITY_CHOICES)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVESTIGATING)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    components = models.ManyToManyField("incidents.Component", related_name="incidents", blank=True)
+
+    detected_at = models.DateTimeField()
+    declared_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    identified_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declared_incidents",
+    )
+    false_alarm_note = models.TextField(max_length=5000, blank=True)
+
+    # Impact assessment (spec: user, business and technical impact).
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    users_affected_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    symptom = models.CharField(max_length=32, choices=Symptom.choices, default=Symptom.UNKNOWN)
+    impact_revenue = models.BooleanField("Revenue", default=False)
+    impact_reputation = models.BooleanField("Reputation", default=False)
+    impact_compliance = models.BooleanField("Regulatory compliance", default=False)
+    impact_sla = models.BooleanField("Contract or SLA violation", default=False)
+    technical_scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.SINGLE)
+    data_risk = models.BooleanField("Data integrity or loss risk", default=False)
+    security_implications = models.BooleanField(default=False)
+    recovery_complexity = models.CharField(
+        max_length=16, choices=RecoveryComplexity.choices, default=RecoveryComplexity.UNKNOWN
+    )
+
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-declared_at"]
+        permissions = [("view_reports", "Can view reports and export incidents")]
+        indexes = [
+            models.Index(fields=["status", "severity"], name="incident_status_sev_idx"),
+            models.Index(fields=["-declared_at"], name="incident_declared_idx"),
+            models.Index(fields=["severity", "-declared_at"], name="incident_sev_declared_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:detail", args=[self.reference])
+
+    @property
+    def severity_level(self) -> SeverityLevel:
+        return severity(self.severity)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def subtype_label(self) -> str:
+        return SUBTYPE_LABELS.get(self.subtype, "")
+
+    @property
+    def response_due_at(self) -> datetime:
+        """The response clock runs from detection: a problem noticed at 10:00 and declared at
+        10:20 has already used 20 minutes of a P1's 15."""
+        return self.detected_at + self.severity_level.response_time
+
+    def response_state(self, now: datetime | None = None) -> str:
+        """'met', 'breached' (acknowledged late, or not yet and past due), 'pending', or
+        'closed' (ended without anyone acknowledging it, e.g. a false alarm)."""
+        now = now or timezone.now()
+        if self.acknowledged_at:
+            return "met" if self.acknowledged_at <= self.response_due_at else "breached"
+        if not self.is_active:
+            return "closed"
+        return "breached" if now > self.response_due_at else "pending"
+
+    @property
+    def response_breached(self) -> bool:
+        return self.response_state() == "breached"
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        return (now or timezone.now()) - self.declared_at
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        return self.acknowledged_at - self.detected_at if self.acknowledged_at else None
+
+    @property
+    def time_to_mitigate(self) -> timedelta | None:
+        return self.mitigated_at - self.detected_at if self.mitigated_at else None
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return self.resolved_at - self.detected_at if self.resolved_at else None
+
+    @property
+    def assessment(self) -> Assessment:
+        return Assessment(
+            users_affected=self.users_affected,
+            users_affected_percent=self.users_affected_percent,
+            symptom=self.symptom,
+            revenue=self.impact_revenue,
+            reputation=self.impact_reputation,
+            compliance=self.impact_compliance,
+            sla=self.impact_sla,
+            scope=self.technical_scope,
+            data_risk=self.data_risk,
+            security=self.security_implications,
+            recovery_complexity=self.recovery_complexity,
+        )

@@ -1,0 +1,387 @@
+"""Every state change of an incident (DESIGN.md decision 1): one transaction that guards the
+rule, writes the rows and writes the timeline event; rule violations raise ApplicationError
+and write nothing."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from portal import timers
+from portal.errors import ApplicationError, ConflictError
+
+from . import lifecycle, timeline
+from .impact import Assessment, suggest_severity
+from .models import (
+    ChecklistTemplate,
+    Component,
+    Incident,
+    IncidentChecklist,
+    IncidentChecklistItem,
+    IncidentCounter,
+    Source,
+    Status,
+)
+from .severity import SEVERITIES
+from .taxonomy import subtype_belongs
+
+RESPONSE_TIMER = "incidents.response_breach"
+
+# Fields a responder edits after declaration, with the labels the timeline uses.
+EDITABLE_FIELDS: dict[str, str] = {
+    "title": "Title",
+    "summary": "Summary",
+    "type": "Type",
+    "subtype": "Subtype",
+    "users_affected": "Users affected",
+    "users_affected_percent": "Users affected (%)",
+    "symptom": "Symptom",
+    "impact_revenue": "Revenue impact",
+    "impact_reputation": "Reputation impact",
+    "impact_compliance": "Compliance impact",
+    "impact_sla": "SLA impact",
+    "technical_scope": "Scope",
+    "data_risk": "Data risk",
+    "security_implications": "Security implications",
+    "recovery_complexity": "Recovery complexity",
+}
+ASSESSMENT_FIELDS = {
+    "users_affected": "users_affected",
+    "users_affected_percent": "users_affected_percent",
+    "symptom": "symptom",
+    "impact_revenue": "revenue",
+    "impact_reputation": "reputation",
+    "impact_compliance": "compliance",
+    "impact_sla": "sla",
+    "technical_scope": "scope",
+    "data_risk": "data_risk",
+    "security_implications": "security",
+    "recovery_complexity": "recovery_complexity",
+}
+
+
+def assessment_from(data: dict[str, Any]) -> Assessment:
+    return Assessment(
+        **{target: data[source] for source, target in ASSESSMENT_FIELDS.items() if source in data}
+    )
+
+
+def _allocate_reference(at: datetime) -> str:
+    counter, _ = IncidentCounter.objects.select_for_update().get_or_create(year=at.year)
+    IncidentCounter.objects.filter(year=at.year).update(last=F("last") + 1)
+    counter.refresh_from_db()
+    return f"{settings.INCIDENT_REFERENCE_PREFIX}-{at.year}-{counter.last:04d}"
+
+
+def _copy_checklists(incident: Incident) -> None:
+    templates = ChecklistTemplate.objects.prefetch_related("items")
+    for template in templates:
+        checklist = IncidentChecklist.objects.create(
+            incident=incident, kind=template.kind, title=template.title, position=template.position
+        )
+        IncidentChecklistItem.objects.bulk_create(
+            IncidentChecklistItem(checklist=checklist, position=item.position, text=item.text)
+            for item in template.items.all()
+        )
+
+
+def _check_classification(type_: str, subtype: str, severity: str) -> None:
+    if severity not in SEVERITIES:
+        raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+    if not subtype_belongs(type_, subtype):
+        raise ApplicationError("That subtype does not belong to the chosen type.", field="subtype")
+
+
+@transaction.atomic
+def incident_declare(
+    *,
+    actor,
+    title: str,
+    type: str,
+    severity: str,
+    detected_at: datetime,
+    summary: str = "",
+    subtype: str = "",
+    severity_reason: str = "",
+    components: list[Component] | None = None,
+    start_in_triage: bool = False,
+    source: str = Source.MANUAL,
+    now: datetime | None = None,
+    **impact: Any,
+) -> Incident:
+    """Declare an incident. Manual declarations by a responder count as acknowledged; one that
+    starts in Triage (a suspected problem) waits for someone to verify it or call it a false
+    alarm, and its response-time clock runs as a durable timer."""
+    now = now or timezone.now()
+    unknown = set(impact) - set(ASSESSMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unexpected impact fields: {sorted(unknown)}")
+    _check_classification(type, subtype, severity)
+    if detected_at > now:
+        raise ApplicationError("Detection time cannot be in the future.", field="detected_at")
+    suggestion = suggest_severity(assessment_from(impact))
+    severity_reason = severity_reason.strip()
+    if severity != suggestion.severity and not severity_reason:
+        raise ApplicationError(
+            f"The assessment suggests {suggestion.severity}; say why you chose {severity}.",
+            field="severity_reason",
+        )
+    if severity == suggestion.severity:
+        severity_reason = ""
+    in_triage = start_in_triage or source != Source.MANUAL
+    incident = Incident.objects.create(
+        reference=_allocate_reference(now),
+        title=title,
+        summary=summary,
+        type=type,
+        subtype=subtype,
+        severity=severity,
+        status=Status.TRIAGE if in_triage else Status.INVESTIGATING,
+        source=source,
+        detected_at=detected_at,
+        declared_at=now,
+        acknowledged_at=None if in_triage else now,
+        verified_at=None if in_triage else now,
+        declared_by=actor,
+        **impact,
+    )
+    if components:
+        incident.components.set(components)
+    _copy_checklists(incident)
+    timeline.declared(incident, actor, suggested=suggestion.severity, reason=severity_reason)
+    if incident.acknowledged_at is None:
+        timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
+    return incident
+
+
+def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise _conflict(locked, expected_version)
+    return locked
+
+
+def _conflict(incident: Incident, expected_version: int) -> ConflictError:
+    recent = incident.events.select_related("actor__profile").order_by("-id")[:20]
+    details = [e.text for e in reversed(recent) if e.params.get("v", 0) > expected_version]
+    return ConflictError(
+        "Someone else changed this incident after you opened it, so your changes were not "
+        "saved. The form now shows your input; check it against the changes below and save "
+        "again.",
+        details=details,
+    )
+
+
+def _save(incident: Incident, **fields: Any) -> None:
+    """Write fields and bump the version, refusing if another save slipped in meanwhile (on
+    SQLite there are no row locks, so the version check is the guard)."""
+    fields["version"] = incident.version + 1
+    fields["updated_at"] = timezone.now()
+    if not Incident.objects.filter(pk=incident.pk, version=incident.version).update(**fields):
+        raise _conflict(incident, incident.version)
+    for name, value in fields.items():
+        setattr(incident, name, value)
+
+
+@transaction.atomic
+def incident_acknowledge(*, actor, incident: Incident, now: datetime | None = None) -> Incident:
+    incident = _lock(incident)
+    if incident.acknowledged_at:
+        raise ApplicationError("This incident has already been acknowledged.")
+    if not incident.is_active:
+        raise ApplicationError("Only an active incident can be acknowledged.")
+    now = now or timezone.now()
+    _save(incident, acknowledged_at=now)
+    timers.cancel(RESPONSE_TIMER, incident.pk)
+    timeline.acknowledged(incident, actor, at=now)
+    return incident
+
+
+@transaction.atomic
+def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -> Incident:
+    """Triage -> Investigating: the suspected problem is real."""
+    now = now or timezone.now()
+    incident = _lock(incident)
+    if incident.status != Status.TRIAGE:
+        raise ApplicationError(
+            "Only an incident in Triage can be verified; this one is "
+            f"{incident.get_status_display()}."
+        )
+    fields = {"status": Status.INVESTIGATING, "verified_at": now}
+    newly_acknowledged = incident.acknowledged_at is None
+    if newly_acknowledged:
+        fields["acknowledged_at"] = now
+    _save(incident, **fields)
+    timers.cancel(RESPONSE_TIMER, incident.pk)
+    if newly_acknowledged:
+        timeline.acknowledged(incident, actor, at=now)
+    timeline.verified(incident, actor, at=now)
+    return incident
+
+
+@transaction.atomic
+def incident_mark_false_alarm(
+    *, actor, incident: Incident, note: str, now: datetime | None = None
+) -> Incident:
+    """Triage -> False alarm, with what monitoring should change so it does not recur."""
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError(
+            "Say what monitoring should change so this false alarm does not recur.", field="note"
+        )
+    incident = _lock(incident)
+    if incident.status != Status.TRIAGE:
+        raise ApplicationError(
+            "Only an incident in Triage can be closed as a false alarm; this one is "
+            f"{incident.get_status_display()}."
+        )
+    now = now or timezone.now()
+    _save(incident, status=Status.FALSE_ALARM, false_alarm_note=note, closed_at=now)
+    timers.cancel(RESPONSE_TIMER, incident.pk)
+    timeline.false_alarm(incident, actor, note=note, at=now)
+    return incident
+
+
+def _display(incident: Incident, field: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    model_field = Incident._meta.get_field(field)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if field == "subtype":
+        from .taxonomy import SUBTYPE_LABELS
+
+        return SUBTYPE_LABELS.get(value, value)
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+@transaction.atomic
+def incident_update(
+    *,
+    actor,
+    incident: Incident,
+    expected_version: int,
+    severity: str | None = None,
+    severity_reason: str = "",
+    components: list[Component] | None = None,
+    now: datetime | None = None,
+    **data: Any,
+) -> Incident:
+    """Edit details, impact assessment, components and severity. A severity change needs a
+    reason and gets its own timeline event; everything else is one 'updated' event."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    incident = _lock(incident, expected_version)
+    if not incident.is_active:
+        raise ApplicationError(
+            f"A {incident.get_status_display().lower()} incident can no longer be edited."
+        )
+    new_type = data.get("type", incident.type)
+    new_subtype = data.get("subtype", incident.subtype)
+    new_severity = severity or incident.severity
+    _check_classification(new_type, new_subtype, new_severity)
+
+    changed: dict[str, Any] = {}
+    changes: dict[str, list[str]] = {}
+    for field, value in data.items():
+        old = getattr(incident, field)
+        if isinstance(old, Decimal) and value is not None:
+            value = Decimal(value)
+        if old != value:
+            changed[field] = value
+            changes[EDITABLE_FIELDS[field]] = [
+                _display(incident, field, old),
+                _display(incident, field, value),
+            ]
+    component_change = None
+    if components is not None:
+        before = sorted(c.name for c in incident.components.all())
+        after = sorted(c.name for c in components)
+        if before != after:
+            component_change = [", ".join(before), ", ".join(after)]
+            changes["Components"] = component_change
+
+    severity_changed = new_severity != incident.severity
+    reason = severity_reason.strip()
+    if severity_changed and not reason:
+        raise ApplicationError("Say why the severity changes.", field="severity_reason")
+    if not changes and not severity_changed:
+        return incident
+
+    old_severity = incident.severity
+    if severity_changed:
+        changed["severity"] = new_severity
+    _save(incident, **changed)
+    if component_change is not None:
+        incident.components.set(components)
+    if changes:
+        timeline.updated(incident, actor, changes=changes, at=now)
+    if severity_changed:
+        timeline.severity_changed(
+            incident, actor, old=old_severity, new=new_severity, reason=reason, at=now
+        )
+        if incident.acknowledged_at is None and incident.is_active:
+            timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
+    return incident
+
+
+@transaction.atomic
+def incident_record_response_breach(*, incident_id: int) -> bool:
+    """Called by the durable timer when the response time has run out. Writes the breach on the
+    timeline once, if the incident is still active and unacknowledged."""
+    incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+    if incident is None or incident.acknowledged_at or not incident.is_active:
+        return False
+    timeline.response_breached(incident)
+    return True
+
+
+@transaction.atomic
+def incident_change_status(
+    *,
+    actor,
+    incident: Incident,
+    to: str,
+    note: str,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Move an incident along the spec's status transitions. Each transition records what it
+    requires (root cause, mitigation, resolution summary, ...) and stamps its milestone once."""
+    now = now or timezone.now()
+    incident = _lock(incident, expected_version)
+    transition = lifecycle.allowed(incident.status).get(to)
+    if transition is None:
+        targets = ", ".join(str(Status(t).label) for t in lifecycle.allowed(incident.status))
+        raise ApplicationError(
+            f"A {incident.get_status_display()} incident cannot move to "
+            f"{Status(to).label if to in Status.values else to}."
+            + (f" It can move to: {targets}." if targets else ""),
+            field="to",
+        )
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError(f"{transition.note_label} is required.", field="note")
+    old = incident.status
+    fields: dict[str, Any] = {"status": to}
+    if transition.stamps and getattr(incident, transition.stamps) is None:
+        fields[transition.stamps] = now
+    if incident.acknowledged_at is None:
+        fields["acknowledged_at"] = now
+    if to == Status.INVESTIGATING and old == Status.RESOLVED:
+        fields["resolved_at"] = None
+    _save(incident, **fields)
+    timers.cancel(RESPONSE_TIMER, incident.pk)
+    timeline.status_changed(
+        incident, actor, old=old, new=to, label=transition.note_label, note=note, at=now
+    )
+    return incident

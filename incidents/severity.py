@@ -1,0 +1,111 @@
+"""The spec's severity table ("Incident Classification" > "Severity Levels") and status-update
+cadence ("Status Update Cadence"), in one place. Every page, form, rule and timer that needs a
+severity's response time, channels or cadence reads it from here."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class SeverityLevel:
+    code: str
+    label: str
+    description: str
+    examples: tuple[str, ...]
+    response_time: timedelta
+    channels: tuple[str, ...]
+    update_cadence: timedelta | None  # None: at start, significant developments and resolution
+    css: str  # Bootstrap contextual colour
+
+    @property
+    def choice_label(self) -> str:
+        return f"{self.code} · {self.label}"
+
+    @property
+    def response_time_display(self) -> str:
+        return _duration(self.response_time)
+
+    @property
+    def cadence_display(self) -> str:
+        if self.update_cadence is None:
+            return "At start, significant developments and resolution"
+        return f"Every {_duration(self.update_cadence)}"
+
+    @property
+    def channels_display(self) -> str:
+        return " + ".join(CHANNEL_LABELS[c] for c in self.channels)
+
+
+CHANNEL_LABELS = {"phone": "Phone", "sms": "SMS", "email": "Email", "slack": "Slack"}
+
+
+def _duration(td: timedelta) -> str:
+    minutes = int(td.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h"
+
+
+SEVERITIES: dict[str, SeverityLevel] = {
+    s.code: s
+    for s in (
+        SeverityLevel(
+            code="P1",
+            label="Critical",
+            description="Service outage, security breach",
+            examples=(
+                "Complete platform unavailability",
+                "Data breach",
+                "Authentication system failure",
+            ),
+            response_time=timedelta(minutes=15),
+            channels=("phone", "sms", "email", "slack"),
+            update_cadence=timedelta(minutes=30),
+            css="danger",
+        ),
+        SeverityLevel(
+            code="P2",
+            label="High",
+            description="Degraded performance, elevated errors",
+            examples=(
+                "AI service unresponsive",
+                "High error rates",
+                "Significant feature unavailability",
+            ),
+            response_time=timedelta(minutes=30),
+            channels=("sms", "email", "slack"),
+            update_cadence=timedelta(minutes=60),
+            css="warning",
+        ),
+        SeverityLevel(
+            code="P3",
+            label="Medium",
+            description="Minor functionality issues",
+            examples=(
+                "Non-critical feature unavailable",
+                "Intermittent errors affecting small subset of users",
+            ),
+            response_time=timedelta(hours=4),
+            channels=("email", "slack"),
+            update_cadence=None,
+            css="info",
+        ),
+        SeverityLevel(
+            code="P4",
+            label="Low",
+            description="Non-impacting anomalies",
+            examples=("Cosmetic issues", "Minor performance anomalies", "Isolated errors"),
+            response_time=timedelta(hours=24),
+            channels=("email",),
+            update_cadence=None,
+            css="secondary",
+        ),
+    )
+}
+
+SEVERITY_CHOICES = [(s.code, s.choice_label) for s in SEVERITIES.values()]
+
+
+def severity(code: str) -> SeverityLevel:
+    return SEVERITIES[code]

@@ -1,0 +1,159 @@
+"""Typed constructors for timeline events (DESIGN.md decision 2), and how each kind reads.
+
+Every change to an incident calls exactly one of these inside the service's transaction.
+Nothing else creates, updates or deletes TimelineEvent rows."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from portal.models import display_name
+
+from .models import Incident, TimelineEvent, Visibility
+from .severity import severity
+
+KINDS: dict[str, str] = {
+    "declared": "Declared",
+    "acknowledged": "Acknowledged",
+    "verified": "Verified",
+    "false_alarm": "False alarm",
+    "severity_changed": "Severity changed",
+    "updated": "Details updated",
+    "response_breached": "Response time breached",
+    "status_changed": "Status changed",
+}
+
+
+def label(kind: str) -> str:
+    return KINDS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def _event(
+    incident: Incident,
+    kind: str,
+    actor,
+    params: dict | None = None,
+    *,
+    at: datetime | None = None,
+    visibility: str = Visibility.INTERNAL,
+) -> TimelineEvent:
+    assert kind in KINDS, kind
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        occurred_at=at or timezone.now(),
+        # "v": the incident version this event produced, so a refused stale save can list
+        # exactly what happened since the form was opened.
+        params={**(params or {}), "v": incident.version},
+        visibility=visibility,
+    )
+
+
+def declared(incident: Incident, actor, *, suggested: str, reason: str) -> TimelineEvent:
+    return _event(
+        incident,
+        "declared",
+        actor,
+        {
+            "severity": incident.severity,
+            "status": incident.status,
+            "suggested_severity": suggested,
+            "override_reason": reason,
+            "source": incident.source,
+        },
+        at=incident.declared_at,
+    )
+
+
+def acknowledged(incident: Incident, actor, *, at: datetime | None = None) -> TimelineEvent:
+    return _event(incident, "acknowledged", actor, at=at)
+
+
+def verified(incident: Incident, actor, *, at: datetime | None = None) -> TimelineEvent:
+    return _event(incident, "verified", actor, {"status": incident.status}, at=at)
+
+
+def false_alarm(incident: Incident, actor, *, note: str, at: datetime | None = None):
+    return _event(incident, "false_alarm", actor, {"monitoring_change": note}, at=at)
+
+
+def severity_changed(
+    incident: Incident, actor, *, old: str, new: str, reason: str, at: datetime | None = None
+) -> TimelineEvent:
+    params = {"from": old, "to": new, "reason": reason}
+    return _event(incident, "severity_changed", actor, params, at=at)
+
+
+def updated(
+    incident: Incident, actor, *, changes: dict[str, list], at: datetime | None = None
+) -> TimelineEvent:
+    """changes: field label -> [old, new] as display strings."""
+    return _event(incident, "updated", actor, {"changes": changes}, at=at)
+
+
+def status_changed(
+    incident: Incident, actor, *, old: str, new: str, label: str, note: str, at=None
+) -> TimelineEvent:
+    params = {"from": old, "to": new, "note_label": label, "note": note}
+    return _event(incident, "status_changed", actor, params, at=at)
+
+
+def response_breached(incident: Incident) -> TimelineEvent:
+    return _event(
+        incident,
+        "response_breached",
+        None,
+        {
+            "severity": incident.severity,
+            "response_time": severity(incident.severity).response_time_display,
+        },
+    )
+
+
+def _status(value: str | None) -> str:
+    from .models import Status
+
+    return str(Status(value).label) if value in Status.values else str(value)
+
+
+def describe(event: TimelineEvent) -> str:
+    p = event.params
+    who = display_name(event.actor)
+    match event.kind:
+        case "declared":
+            text = f"{who} declared the incident as {p.get('severity')} ({p.get('status')})."
+            if p.get("override_reason"):
+                text += (
+                    f" Proposed severity was {p.get('suggested_severity')}; chosen "
+                    f"{p.get('severity')} because: {p['override_reason']}"
+                )
+            return text
+        case "acknowledged":
+            return f"{who} acknowledged the incident."
+        case "verified":
+            return f"{who} verified the incident is real; now investigating."
+        case "false_alarm":
+            return (
+                f"{who} closed this as a false alarm. "
+                f"Monitoring change: {p.get('monitoring_change')}"
+            )
+        case "severity_changed":
+            return f"{who} changed severity {p.get('from')} → {p.get('to')}: {p.get('reason')}"
+        case "updated":
+            parts = [
+                f"{field}: {old or '—'} → {new or '—'}"
+                for field, (old, new) in p.get("changes", {}).items()
+            ]
+            return f"{who} updated " + "; ".join(parts)
+        case "status_changed":
+            return (
+                f"{who} moved the incident from {_status(p.get('from'))} to "
+                f"{_status(p.get('to'))}. {p.get('note_label')}: {p.get('note')}"
+            )
+        case "response_breached":
+            return (
+                f"Not acknowledged within the {p.get('severity')} response time "
+                f"of {p.get('response_time')}."
+            )
+    return f"{who}: {label(event.kind)}"

@@ -1,0 +1,273 @@
+"""Thin views: GET calls a selector and renders; POST runs form -> service -> redirect, or
+re-renders with the errors. htmx requests get the page's own partials."""
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from portal.errors import ApplicationError, ConflictError
+
+from . import selectors, services
+from .forms import DeclareForm, EditForm, FalseAlarmForm, IncidentFilterForm
+from .models import Incident
+from .severity import SEVERITIES
+
+VIEW = "incidents.view_incident"
+DECLARE = "incidents.add_incident"
+WORK = "incidents.change_incident"
+REPORTS = "incidents.view_reports"
+
+
+def _partial(request, template: str, partial: str) -> str:
+    return f"{template}#{partial}" if request.htmx else template
+
+
+def _apply_error(form, error: ApplicationError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+@vary_on_headers("HX-Request")
+def dashboard(request):
+    data = selectors.dashboard(request.user)
+    return render(
+        request,
+        _partial(request, "incidents/dashboard.html", "board"),
+        {"board": data, "severities": SEVERITIES.values()},
+    )
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+@vary_on_headers("HX-Request")
+def incident_list(request):
+    form = IncidentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    paginator = Paginator(selectors.incident_list(filters), settings.INCIDENTS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        _partial(request, "incidents/list.html", "results"),
+        {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()},
+    )
+
+
+@require_GET
+@permission_required(REPORTS, raise_exception=True)
+def incident_export(request):
+    form = IncidentFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    header = [
+        "reference",
+        "title",
+        "severity",
+        "status",
+        "type",
+        "declared_at",
+        "acknowledged_at",
+        "components",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for incident in selectors.incident_list(filters).iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    incident.reference,
+                    incident.title,
+                    incident.severity,
+                    incident.status,
+                    incident.type,
+                    incident.declared_at.isoformat(),
+                    incident.acknowledged_at.isoformat() if incident.acknowledged_at else "",
+                    "; ".join(c.name for c in incident.components.all()),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="incidents.csv"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(DECLARE, raise_exception=True)
+def incident_declare(request):
+    form = DeclareForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = services.incident_declare(
+                actor=request.user,
+                title=data["title"],
+                summary=data["summary"],
+                type=data["type"],
+                subtype=data["subtype"] or "",
+                severity=data["severity"],
+                severity_reason=data["severity_reason"],
+                components=list(data["components"]),
+                detected_at=data["detected_at"],
+                start_in_triage=data["start_in_triage"],
+                **form.impact_data(),
+            )
+        except ApplicationError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, f"{incident.reference} declared.")
+            return redirect(incident)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "incidents/declare.html",
+        {"form": form, "suggestion": _suggestion(form), "severities": SEVERITIES.values()},
+        status=status,
+    )
+
+
+def _suggestion(form):
+    if form.is_bound:
+        form.is_valid()
+    return form.suggestion()
+
+
+@require_POST
+@permission_required(DECLARE, raise_exception=True)
+def suggest_severity(request):
+    """htmx: the proposed severity for the impact entered so far."""
+    form = DeclareForm(request.POST)
+    return render(
+        request,
+        "incidents/declare.html#suggestion",
+        {"form": form, "suggestion": _suggestion(form)},
+    )
+
+
+def _detail_context(request, incident: Incident, **extra) -> dict:
+    newest_first = request.GET.get("order") == "newest"
+    return {
+        "incident": incident,
+        "events": selectors.timeline(incident, newest_first=newest_first),
+        "newest_first": newest_first,
+        "false_alarm_form": FalseAlarmForm(),
+        "now": timezone.now(),
+        **extra,
+    }
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+@vary_on_headers("HX-Request")
+def incident_detail(request, reference: str):
+    incident = selectors.incident_detail(reference)
+    return render(
+        request,
+        _partial(request, "incidents/detail.html", "timeline"),
+        _detail_context(request, incident),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(WORK, raise_exception=True)
+def incident_edit(request, reference: str):
+    incident = selectors.incident_detail(reference)
+    form = EditForm(request.POST or None, incident=incident)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.incident_update(
+                actor=request.user,
+                incident=incident,
+                expected_version=data["version"],
+                severity=data["severity"],
+                severity_reason=data["severity_reason"],
+                components=list(data["components"]),
+                **{
+                    name: data[name] if name != "subtype" else data[name] or ""
+                    for name in EditForm.EDITABLE
+                },
+            )
+        except ConflictError as error:
+            conflict = error
+            incident = selectors.incident_detail(reference)
+            post = request.POST.copy()
+            post["version"] = incident.version
+            form = EditForm(post, incident=incident)
+            form.is_valid()
+        except ApplicationError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, "Incident updated.")
+            return redirect(incident)
+    status = 409 if conflict else 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "incidents/edit.html",
+        {"form": form, "incident": incident, "conflict": conflict},
+        status=status,
+    )
+
+
+def _action(request, reference: str, service, success: str, **kwargs):
+    incident = get_object_or_404(Incident, reference=reference)
+    try:
+        service(actor=request.user, incident=incident, **kwargs)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(incident)
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def incident_acknowledge(request, reference: str):
+    return _action(request, reference, services.incident_acknowledge, "Incident acknowledged.")
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def incident_verify(request, reference: str):
+    return _action(
+        request, reference, services.incident_verify, "Verified: the incident is now Investigating."
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(WORK, raise_exception=True)
+def incident_false_alarm(request, reference: str):
+    incident = get_object_or_404(Incident, reference=reference)
+    form = FalseAlarmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.incident_mark_false_alarm(
+                actor=request.user, incident=incident, note=form.cleaned_data["note"]
+            )
+        except ApplicationError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, "Closed as a false alarm.")
+            return redirect(incident)
+    return render(
+        request,
+        "incidents/false_alarm.html",
+        {"form": form, "incident": incident},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -1,0 +1,50 @@
+"""The Celery app. Broker: Redis when REDIS_URL is set, else the filesystem broker under var/
+(see settings). Tasks are acknowledged late, speak JSON and have hard time limits; the only
+periodic work is the durable-timer sweep (DESIGN.md decision 3), scheduled here in code."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_time_limit=120,
+    task_soft_time_limit=100,
+    task_default_queue="default",
+    task_routes={"portal.tasks.sweep_timers": {"queue": "timers"}},
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+)
+
+
+def _beat_schedule():
+    from django.conf import settings
+
+    every = settings.TIMER_SWEEP_SECONDS
+    return {
+        "sweep-timers": {
+            "task": "portal.tasks.sweep_timers",
+            "schedule": every,
+            # A sweep that could not start before the next one is due is pointless.
+            "options": {"expires": max(every * 2, 5)},
+        }
+    }
+
+
+@app.on_after_configure.connect
+def _setup_periodic_tasks(sender, **kwargs):
+    sender.conf.beat_schedule = _beat_schedule()
+
+
+app.autodiscover_tasks()

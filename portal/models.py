@@ -1,0 +1,113 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin).")
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True, max_length=2000)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=150, blank=True)
+    phone = models.CharField(
+        max_length=32, blank=True, help_text="E.164, e.g. +4915112345678, for SMS and calls."
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("profile")
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user.get_full_name() or self.user.get_username()
+
+
+def display_name(user) -> str:
+    """A person's name as the portal shows it; 'System' for automated actions."""
+    if user is None:
+        return "System"
+    profile = getattr(user, "profile", None)
+    if profile is not None:
+        return profile.name
+    return user.get_full_name() or user.get_username()
+
+
+class Timer(models.Model):
+    """A durable timer (DESIGN.md decision 3): a row with a due time that the periodic sweep
+    fires through the handler registered for its kind. Never a broker ETA task."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FIRED = "fired", "Fired"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=64)
+    object_id = models.PositiveBigIntegerField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="timer_pending_due_idx",
+                condition=models.Q(state="pending"),
+            ),
+            models.Index(fields=["kind", "object_id"], name="timer_target_idx"),
+        ]
+        constraints = [
+            # At most one pending timer of a kind per object: rescheduling moves it.
+            models.UniqueConstraint(
+                fields=["kind", "object_id"],
+                condition=models.Q(state="pending"),
+                name="timer_one_pending_per_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.object_id} due {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class SweepStatus(models.Model):
+    """A single row the sweep stamps each run, so operators can see the scheduler is alive."""
+
+    last_started_at = models.DateTimeField(null=True)
+    last_finished_at = models.DateTimeField(null=True)
+    last_fired = models.PositiveIntegerField(default=0)
+    total_fired = models.PositiveBigIntegerField(default=0)
+    total_failed = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "sweep status"
+
+    def __str__(self) -> str:
+        return f"last sweep {self.last_finished_at}"

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+
+from incidents import views as incident_views
+
+from . import health, views
+
+urlpatterns = [
+    path("", incident_views.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        login_not_required(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("admin/", admin.site.urls),
+    path("incidents/", include("incidents.urls")),
+]

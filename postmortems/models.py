@@ -1,0 +1,1 @@
+# Models arrive with the postmortems issue; the app exists now so that the layout is stable.

@@ -1,0 +1,1 @@
+# Models arrive with the runbooks issue; the app exists now so that the layout is stable.

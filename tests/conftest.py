@@ -1,0 +1,112 @@
+import os
+import socket
+from datetime import timedelta
+from urllib.parse import urlparse
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import Component, ComponentGroup
+from portal import roles
+from portal.models import Profile
+
+PASSWORD = "correct-horse-battery"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 3
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    """When CI points the suite at PostgreSQL and Redis they must be there: fail, never skip."""
+    for var, port in (("DATABASE_URL", 5432), ("REDIS_URL", 6379)):
+        url = os.environ.get(var)
+        if url and not url.startswith("sqlite") and not _reachable(url, port):
+            pytest.exit(f"{var}={url} is set but unreachable; start the service.", returncode=3)
+
+
+@pytest.fixture
+def make_user(db):
+    User = get_user_model()
+
+    def make(username: str, role: str | None = None, *, staff: bool = False, tz: str = "UTC"):
+        user = User.objects.create_user(username=username, password=PASSWORD, is_staff=staff)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        Profile.objects.create(user=user, display_name=username.title(), time_zone=tz)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def responder(make_user):
+    return make_user("rita", roles.RESPONDER)
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manny", roles.MANAGER)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("ada", roles.ADMIN, staff=True)
+
+
+@pytest.fixture
+def norole(make_user):
+    return make_user("nora")
+
+
+@pytest.fixture
+def components(db):
+    group = ComponentGroup.objects.create(name="Core platform")
+    return [
+        Component.objects.create(name=name, group=group, position=i)
+        for i, name in enumerate(["Web app", "API", "Authentication", "Database"])
+    ]
+
+
+@pytest.fixture
+def declare(responder):
+    """Declare an incident through the service, with sensible defaults."""
+
+    def _declare(**overrides):
+        now = overrides.pop("now", timezone.now())
+        kwargs = {
+            "actor": responder,
+            "title": "API returns 500s",
+            "summary": "Error rate above 20%.",
+            "type": "availability",
+            "subtype": "availability.partial_degradation",
+            "severity": "P2",
+            "severity_reason": "",
+            "detected_at": now - timedelta(minutes=5),
+            "symptom": "degraded",
+            "users_affected_percent": 15,
+            "now": now,
+        }
+        kwargs.update(overrides)
+        return services.incident_declare(**kwargs)
+
+    return _declare
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
