@@ -165,16 +165,11 @@ class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
 
     def __init__(self, *args, incident: Incident, **kwargs):
         self.incident = incident
-        if not args and "data" not in kwargs:
-            kwargs.setdefault("initial", {})
-            kwargs["initial"].update(
-                {name: getattr(incident, name) for name in self.EDITABLE}
-                | {
-                    "components": list(incident.components.all()),
-                    "severity": incident.severity,
-                    "version": incident.version,
-                }
-            )
+        kwargs["initial"] = {name: getattr(incident, name) for name in self.EDITABLE} | {
+            "components": list(incident.components.all()),
+            "severity": incident.severity,
+            "version": incident.version,
+        }
         super().__init__(*args, **kwargs)
         self.fields["severity_reason"].help_text = "Required when the severity changes."
         self.helper = self._helper()

@@ -21,7 +21,6 @@ app.conf.update(
     task_time_limit=120,
     task_soft_time_limit=100,
     task_default_queue="default",
-    task_routes={"portal.tasks.sweep_timers": {"queue": "timers"}},
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",
@@ -44,6 +43,12 @@ def _beat_schedule():
 
 @app.on_after_configure.connect
 def _setup_periodic_tasks(sender, **kwargs):
+    from django.conf import settings
+
+    # The sweep has its own queue so that a backlog of notifications never delays it.
+    sender.conf.task_routes = {
+        "portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE}
+    }
     sender.conf.beat_schedule = _beat_schedule()
 
 

@@ -24,7 +24,8 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
             "worker": [
                 python, "-m", "celery", "-A", "portal", "worker",
-                "--loglevel=INFO", "--queues=default,timers", "--concurrency=2",
+                "--loglevel=INFO", f"--queues=default,{settings.CELERY_TIMERS_QUEUE}",
+                "--concurrency=2",
                 "--hostname=worker@%h",
             ],
             "beat": [
