@@ -200,12 +200,19 @@ class FalseAlarmForm(forms.Form):
 
 class IncidentFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
+    # "" is the "any" option of the single-select widgets; several values may be given in
+    # the query string (?severity=P1&severity=P2).
     status = forms.MultipleChoiceField(
-        required=False,
-        choices=[("active", "Active (any)")] + list(Status.choices),
-        widget=forms.SelectMultiple(attrs={"size": 1}),
+        required=False, choices=[("", "Any status"), ("active", "Active (any)"), *Status.choices]
     )
-    severity = forms.MultipleChoiceField(required=False, choices=SEVERITY_CHOICES)
+    severity = forms.MultipleChoiceField(required=False, choices=[("", "Any"), *SEVERITY_CHOICES])
+
+    def clean_status(self):
+        return [v for v in self.cleaned_data["status"] if v]
+
+    def clean_severity(self):
+        return [v for v in self.cleaned_data["severity"] if v]
+
     type = forms.ChoiceField(
         required=False,
         choices=[("", "Any type")] + TYPE_CHOICES,

@@ -46,9 +46,7 @@ def _setup_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
     # The sweep has its own queue so that a backlog of notifications never delays it.
-    sender.conf.task_routes = {
-        "portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE}
-    }
+    sender.conf.task_routes = {"portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE}}
     sender.conf.beat_schedule = _beat_schedule()
 
 

@@ -1,6 +1,5 @@
 """Page query counts must not grow with rows (no N+1)."""
 
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -77,5 +76,3 @@ def test_incident_page_does_not_grow_with_events(rc, declare, responder, compone
 def test_dashboard_query_budget(rc, declare, components):
     make_incidents(declare, components, 10)
     assert queries_for(rc, reverse("dashboard")) <= 10
-
-

@@ -252,7 +252,9 @@ def test_edit_stale_version_refused_with_what_changed(rc, declare, make_user):
     incident = declare()
     url = reverse("incidents:edit", args=[incident.reference])
     form = rc.get(url).context["form"]
-    data = {k: ("on" if v is True else v) for k, v in form.initial.items() if v not in (None, False)}
+    data = {
+        k: ("on" if v is True else v) for k, v in form.initial.items() if v not in (None, False)
+    }
     data["components"] = []
     other = make_user("olga", "Responder")
     services.incident_update(actor=other, incident=incident, expected_version=1, title="Olga's")
@@ -268,3 +270,13 @@ def test_edit_stale_version_refused_with_what_changed(rc, declare, make_user):
     assert incident.title == "Olga's"
     # The re-rendered form carries the new version, so saving again works deliberately.
     assert str(response.context["form"]["version"].value()) == "2"
+
+
+def test_list_form_as_submitted_by_the_browser_with_empty_selects(rc, declare):
+    """The filter form sends every field, empty ones included; that must filter, not fail."""
+    a = declare(title="Keep", severity="P3", symptom="intermittent", users_affected_percent=1)
+    declare(title="Drop")
+    params = "q=&status=&severity=P3&type=&component=&date_from=&date_to=&sort=newest"
+    response = rc.get(f"{reverse('incidents:list')}?{params}")
+    assert "Some filters were not understood" not in response.content.decode()
+    assert [i.pk for i in response.context["page"].object_list] == [a.pk]

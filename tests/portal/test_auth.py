@@ -24,7 +24,9 @@ def test_wrong_password_shows_error(client, responder):
     assert "didn't match" in response.content.decode()
 
 
-def test_lockout_is_per_username_and_ip_and_cannot_lock_out_everywhere(client, responder, make_user):
+def test_lockout_is_per_username_and_ip_and_cannot_lock_out_everywhere(
+    client, responder, make_user
+):
     make_user("other", "Responder")
     for _ in range(5):
         attempt(client, "rita", "wrong", "10.0.0.66")
@@ -47,7 +49,9 @@ def test_lockout_lifts_after_cool_off(client, responder, settings):
     for _ in range(5):
         attempt(client, "rita", "wrong", "10.0.0.66")
     assert attempt(client, "rita", PASSWORD, "10.0.0.66").status_code == 429
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(hours=1))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(hours=1)
+    )
     assert attempt(client, "rita", PASSWORD, "10.0.0.66").status_code == 302
 
 

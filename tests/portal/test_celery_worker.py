@@ -30,39 +30,64 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+class CeleryProcesses:
+    """Starts `celery worker` / `celery beat` subprocesses on a queue of their own, against
+    the test database; stops them at the end of the test."""
+
+    def __init__(self, tmp_path):
+        self.queue = f"timers-test-{uuid.uuid4().hex[:8]}"
+        self.log_path = tmp_path / "celery.log"
+        self.tmp_path = tmp_path
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "CELERY_TIMERS_QUEUE": self.queue,
+            "TIMER_SWEEP_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.procs: list[subprocess.Popen] = []
+
+    def _start(self, *args: str) -> None:
+        with open(self.log_path, "a") as log:
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "portal", *args],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+    def worker(self) -> None:
+        self._start(
+            "worker", "--pool=solo", "--concurrency=1", f"--queues={self.queue}",
+            "--loglevel=INFO", f"--hostname=test-{self.queue}@%h",
+        )  # fmt: skip
+
+    def beat(self) -> None:
+        self._start("beat", "--loglevel=INFO", f"--schedule={self.tmp_path / 'beat-schedule'}")
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.fixture
-def celery_env():
-    queue = f"timers-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_TIMERS_QUEUE": queue,
-        "TIMER_SWEEP_SECONDS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    return env, queue
-
-
-def _start(args, env, log):
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(*procs):
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def celery(tmp_path):
+    processes = CeleryProcesses(tmp_path)
+    yield processes
+    processes.stop()
 
 
 def _wait_for(predicate, timeout=45.0):
@@ -85,52 +110,28 @@ def test_broker_is_redis_when_redis_url_is_set():
         assert settings.CELERY_BROKER_URL == "filesystem://"
 
 
-def test_real_worker_runs_the_sweep_task(declare, celery_env, tmp_path):
-    env, queue = celery_env
+def test_real_worker_runs_the_sweep_task(declare, celery):
     incident = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
     timer = Timer.objects.get(object_id=incident.pk)
     assert timer.due_at < timezone.now()
 
-    log = open(tmp_path / "worker.log", "w+")
-    worker = _start(
-        ["worker", "--pool=solo", "--concurrency=1", f"--queues={queue}", "--loglevel=INFO",
-         f"--hostname=test-{queue}@%h"],
-        env,
-        log,
-    )  # fmt: skip
-    try:
-        sweep_timers.apply_async(queue=queue)
-        fired = _wait_for(lambda: _breach_events(incident) == 1)
-        log.seek(0)
-        assert fired, "the worker did not fire the timer:\n" + log.read()[-3000:]
-        timer.refresh_from_db()
-        assert timer.state == Timer.State.FIRED
-        # A second sweep through the worker finds nothing due and doubles nothing.
-        sweep_timers.apply_async(queue=queue)
-        log_path = Path(log.name)
-        assert _wait_for(lambda: log_path.read_text().count("succeeded") >= 2)
-    finally:
-        _stop(worker)
+    celery.worker()
+    sweep_timers.apply_async(queue=celery.queue)
+    fired = _wait_for(lambda: _breach_events(incident) == 1)
+    assert fired, "the worker did not fire the timer:\n" + celery.log()[-3000:]
+    timer.refresh_from_db()
+    assert timer.state == Timer.State.FIRED
+    # A second sweep through the worker finds nothing due and doubles nothing.
+    sweep_timers.apply_async(queue=celery.queue)
+    assert _wait_for(lambda: celery.log().count("succeeded") >= 2), celery.log()[-3000:]
     assert _breach_events(incident) == 1
 
 
-def test_beat_schedules_the_sweep_without_anyone_asking(declare, celery_env, tmp_path):
-    env, queue = celery_env
+def test_beat_schedules_the_sweep_without_anyone_asking(declare, celery):
     incident = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
-    log = open(tmp_path / "celery.log", "w+")
-    worker = _start(
-        ["worker", "--pool=solo", "--concurrency=1", f"--queues={queue}", "--loglevel=INFO",
-         f"--hostname=test-{queue}@%h"],
-        env,
-        log,
-    )  # fmt: skip
-    beat = _start(
-        ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"], env, log
-    )
-    try:
-        fired = _wait_for(lambda: _breach_events(incident) == 1)
-        log.seek(0)
-        assert fired, "beat + worker did not fire the timer:\n" + log.read()[-3000:]
-    finally:
-        _stop(beat, worker)
+    celery.worker()
+    celery.beat()
+    fired = _wait_for(lambda: _breach_events(incident) == 1)
+    assert fired, "beat + worker did not fire the timer:\n" + celery.log()[-3000:]
+    celery.stop()
     assert _breach_events(incident) == 1

@@ -16,7 +16,9 @@ PROD_ENV = {
 
 
 def run_manage(*args, env_overrides=None):
-    env = {**os.environ, **PROD_ENV, **(env_overrides or {})}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {**inherited, **PROD_ENV, **(env_overrides or {})}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
