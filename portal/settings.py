@@ -154,7 +154,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or env.bool("PORTAL_PLAIN_STATIC", default=False)
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -220,7 +220,6 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=5.0)
 CELERY_TIMERS_QUEUE = env.str("CELERY_TIMERS_QUEUE", default="timers")
 
