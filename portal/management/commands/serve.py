@@ -70,7 +70,8 @@ class Command(BaseCommand):
             self.stdout.write("Stopping web, worker and beat...")
             for proc in procs.values():
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    # The main process only: Celery's warm shutdown stops its own pool.
+                    proc.terminate()
             deadline = time.monotonic() + 15
             for name, proc in procs.items():
                 try:
