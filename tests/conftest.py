@@ -16,6 +16,19 @@ from portal.models import Profile
 PASSWORD = "correct-horse-battery"
 
 
+def subprocess_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the tests start (worker, gunicorn)."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
 def _reachable(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:

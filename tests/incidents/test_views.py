@@ -280,3 +280,30 @@ def test_list_form_as_submitted_by_the_browser_with_empty_selects(rc, declare):
     response = rc.get(f"{reverse('incidents:list')}?{params}")
     assert "Some filters were not understood" not in response.content.decode()
     assert [i.pk for i in response.context["page"].object_list] == [a.pk]
+
+
+def test_dashboard_and_incident_page_fragments_for_htmx(rc, declare):
+    incident = declare(title="Fragmented")
+    board = rc.get(reverse("dashboard"), headers={"HX-Request": "true"})
+    html = board.content.decode()
+    assert html.strip().startswith('<div id="board"') and "<html" not in html
+    assert "Fragmented" in html and "HX-Request" in board["Vary"]
+    timeline = rc.get(incident.get_absolute_url(), headers={"HX-Request": "true"})
+    html = timeline.content.decode()
+    assert html.strip().startswith('<ol class="timeline') and "<html" not in html
+    assert "declared the incident" in html
+
+
+def test_dashboard_flags_breached_response_time(rc, declare):
+    late = declare(
+        title="Nobody looked",
+        start_in_triage=True,
+        detected_at=timezone.now() - timedelta(minutes=45),
+    )
+    fresh = declare(title="Just now", start_in_triage=True, detected_at=timezone.now())
+    html = rc.get(reverse("dashboard")).content.decode()
+    late_card = html.split(f'data-reference="{late.reference}"')[1].split("</article>")[0]
+    fresh_card = html.split(f'data-reference="{fresh.reference}"')[1].split("</article>")[0]
+    assert "RESPONSE BREACHED" in late_card
+    assert "RESPONSE BREACHED" not in fresh_card and "left to respond" in fresh_card
+    assert "1 past response time" in html

@@ -11,23 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from incidents.models import TimelineEvent
 from portal.models import Timer
 from portal.tasks import sweep_timers
+from tests.conftest import subprocess_database_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 class CeleryProcesses:
@@ -40,7 +32,7 @@ class CeleryProcesses:
         self.tmp_path = tmp_path
         self.env = {
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             "CELERY_TIMERS_QUEUE": self.queue,
             "TIMER_SWEEP_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",

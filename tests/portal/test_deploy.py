@@ -1,18 +1,26 @@
 """Production mode: `check --deploy` is clean, and the security headers are on."""
 
+import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "x7$Kq!2vT9#mLp4@Rz8&Wn5^Yb3*Hc6%Jd1(Fg0)Se-As=Dq+Zw_Ex",
     "ALLOWED_HOSTS": "incidents.example.org",
-    "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"),
-    "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-}
+}  # DATABASE_URL and REDIS_URL come from the environment: PostgreSQL and Redis in CI.
 
 
 def run_manage(*args, env_overrides=None):
@@ -51,3 +59,76 @@ def test_security_headers_and_csp(client, db):
     html = response.content.decode()
     assert "<script>" not in html and " style=" not in html
     assert '"includeIndicatorStyles": false' in html
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_production_stack_serves_with_gunicorn_and_whitenoise(tmp_path):
+    """DEBUG=0: collectstatic, then gunicorn serves hashed static files through whitenoise,
+    pages over HTTPS only (HSTS, secure cookies), and /healthz over plain HTTP."""
+    static_root = tmp_path / "static"
+    overrides = {
+        "DATABASE_URL": subprocess_database_url(),
+        "STATIC_ROOT": str(static_root),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "USE_X_FORWARDED_PROTO": "1",
+    }
+    result = run_manage("collectstatic", "--noinput", env_overrides=overrides)
+    assert result.returncode == 0, result.stderr
+    port = free_port()
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1"],
+        cwd=ROOT,
+        env={**inherited, **PROD_ENV, **overrides},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    https = {"X-Forwarded-Proto": "https"}
+    try:
+        for _ in range(60):
+            try:
+                health = get(f"{base}/healthz")
+                break
+            except OSError:
+                time.sleep(0.25)
+        assert health.status == 200
+        assert json.loads(health.read()) == {"status": "ok", "database": "ok", "broker": "ok"}
+
+        plain = get(f"{base}/accounts/login/")
+        assert plain.status == 301 and plain.headers["Location"].startswith("https://")
+
+        login = get(f"{base}/accounts/login/", https)
+        assert login.status == 200
+        assert "max-age=31536000" in login.headers["Strict-Transport-Security"]
+        assert "Secure" in login.headers["Set-Cookie"]
+        html = login.read().decode()
+        css = re.search(r"/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css", html)
+        assert css, "static URLs are not hashed"
+        asset = get(f"{base}{css.group(0)}", https)
+        assert asset.status == 200
+        assert "immutable" in asset.headers["Cache-Control"]
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def get(url, headers=None):
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        return opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10)
+    except urllib.error.HTTPError as error:
+        return error
