@@ -147,18 +147,6 @@ class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
             raise forms.ValidationError("Detection time cannot be in the future.")
         return min(value, timezone.now())
 
-    def clean(self):
-        cleaned = super().clean()
-        chosen = cleaned.get("severity")
-        if chosen and not self.errors:
-            proposed = self.suggestion().severity
-            if chosen != proposed and not (cleaned.get("severity_reason") or "").strip():
-                self.add_error(
-                    "severity_reason",
-                    f"The assessment suggests {proposed}; say why you chose {chosen}.",
-                )
-        return cleaned
-
 
 class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -181,13 +169,26 @@ class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
             return suggest_severity(self.incident.assessment)
         return super().suggestion()
 
-    def clean(self):
-        cleaned = super().clean()
-        chosen = cleaned.get("severity")
-        reason = (cleaned.get("severity_reason") or "").strip()
-        if chosen and chosen != self.incident.severity and not reason:
-            self.add_error("severity_reason", "Say why the severity changes.")
-        return cleaned
+    @classmethod
+    def merge_conflict(cls, data, incident: Incident, changed_by_others: set[str]):
+        """After a refused stale save: the fields someone else changed take the current values,
+        every other field keeps what this user typed, and the version moves to the current one
+        so that the next save is a deliberate one."""
+        merged = data.copy()
+        current = cls(incident=incident).initial
+        for field in changed_by_others:
+            value = current.get(field)
+            if field == "components":
+                merged.setlist(field, [str(c.pk) for c in value])
+            elif isinstance(value, bool):
+                if value:
+                    merged[field] = "on"
+                else:
+                    merged.pop(field, None)
+            else:
+                merged[field] = "" if value is None else str(value)
+        merged["version"] = str(incident.version)
+        return merged
 
 
 class FalseAlarmForm(forms.Form):

@@ -1,13 +1,14 @@
 """Read queries for the incident pages. Each page's query count is fixed, whatever the rows."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import (
+    ACTIVE_STATUSES,
     Incident,
     IncidentChecklist,
     IncidentChecklistItem,
@@ -16,11 +17,16 @@ from .models import (
 )
 from .severity import SEVERITIES, SeverityLevel
 
+# Statuses in lifecycle order, for sorting by status.
+_STATUS_ORDER = Case(
+    *(When(status=value, then=Value(i)) for i, value in enumerate(Status.values)),
+    output_field=IntegerField(),
+)
 SORTS = {
     "newest": ("-declared_at", "-id"),
     "oldest": ("declared_at", "id"),
     "severity": ("severity", "-declared_at", "-id"),
-    "status": ("status", "-declared_at", "-id"),
+    "status": (_STATUS_ORDER, "-declared_at", "-id"),
     "reference": ("reference",),
 }
 
@@ -52,8 +58,16 @@ def dashboard(user) -> Dashboard:
     ]
     mine = [i for i in active if i.declared_by_id == user.pk]
     now = timezone.now()
-    breached = sum(1 for i in active if i.response_state(now) == "breached")
+    # Waiting for a response right now; those acknowledged late are history, not an alarm.
+    breached = sum(
+        1 for i in active if i.response_state(now) == "breached" and not i.acknowledged_at
+    )
     return Dashboard(columns, mine, len(active), breached, now)
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of a date in the viewer's zone, as an aware datetime (index-friendly)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def incident_list(filters: dict) -> QuerySet[Incident]:
@@ -65,10 +79,7 @@ def incident_list(filters: dict) -> QuerySet[Incident]:
         wanted = set(filters["status"])
         if "active" in wanted:
             wanted.discard("active")
-            wanted.update(
-                s.value
-                for s in (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
-            )
+            wanted.update(ACTIVE_STATUSES)
         qs = qs.filter(status__in=wanted)
     if filters.get("severity"):
         qs = qs.filter(severity__in=filters["severity"])
@@ -77,13 +88,15 @@ def incident_list(filters: dict) -> QuerySet[Incident]:
     if filters.get("component"):
         qs = qs.filter(components=filters["component"])
     if filters.get("date_from"):
-        qs = qs.filter(declared_at__date__gte=filters["date_from"])
+        qs = qs.filter(declared_at__gte=_day_start(filters["date_from"]))
     if filters.get("date_to"):
-        qs = qs.filter(declared_at__date__lte=filters["date_to"])
+        qs = qs.filter(declared_at__lt=_day_start(filters["date_to"] + timedelta(days=1)))
     order = SORTS.get(filters.get("sort") or "newest", SORTS["newest"])
-    return _with_related(
-        qs.order_by(*order).distinct() if filters.get("component") else qs.order_by(*order)
-    )
+    return _with_related(qs.order_by(*order))
+
+
+def incident_by_reference(reference: str) -> Incident:
+    return get_object_or_404(Incident, reference=reference)
 
 
 def incident_detail(reference: str) -> Incident:
@@ -102,6 +115,28 @@ def incident_detail(reference: str) -> Incident:
     )
 
 
-def timeline(incident: Incident, *, newest_first: bool = False) -> list[TimelineEvent]:
-    qs = incident.events.select_related("actor__profile")
-    return list(qs.order_by("-id" if newest_first else "id"))
+TIMELINE_PAGE = 100
+
+
+@dataclass
+class Timeline:
+    events: list[TimelineEvent]
+    total: int
+    newest_first: bool
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.events)
+
+
+def timeline(
+    incident: Incident, *, newest_first: bool = False, limit: int | None = TIMELINE_PAGE
+) -> Timeline:
+    """The incident's events, the most recent `limit` of them (all with limit=None), in the
+    order asked for. A war room with thousands of events stays fast; "show all" is a click."""
+    qs = incident.events.prefetch_related("actor__profile").order_by("-id")
+    total = incident.events.count()
+    events = list(qs[:limit] if limit else qs)
+    if not newest_first:
+        events.reverse()
+    return Timeline(events, total, newest_first)

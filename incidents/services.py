@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,7 +28,7 @@ from .models import (
     Status,
 )
 from .severity import SEVERITIES
-from .taxonomy import subtype_belongs
+from .taxonomy import TYPES, subtype_belongs
 
 RESPONSE_TIMER = "incidents.response_breach"
 
@@ -92,8 +93,23 @@ def _copy_checklists(incident: Incident) -> None:
 def _check_classification(type_: str, subtype: str, severity: str) -> None:
     if severity not in SEVERITIES:
         raise ApplicationError(f"Unknown severity {severity!r}.", field="severity")
+    if type_ not in TYPES:
+        raise ApplicationError(f"Unknown incident type {type_!r}.", field="type")
     if not subtype_belongs(type_, subtype):
         raise ApplicationError("That subtype does not belong to the chosen type.", field="subtype")
+
+
+def _validate(incident: Incident, fields: set[str] | None = None) -> None:
+    """The model's own field rules (lengths, choices, ranges) for callers that bypass forms:
+    tasks, commands, the API. Raises ApplicationError naming the first bad field."""
+    names = {f.name for f in Incident._meta.concrete_fields}
+    exclude = names - fields if fields is not None else {"reference"}
+    try:
+        incident.clean_fields(exclude=exclude)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        label = EDITABLE_FIELDS.get(field, field.replace("_", " ").capitalize())
+        raise ApplicationError(f"{label}: {' '.join(messages)}", field=field) from error
 
 
 @transaction.atomic
@@ -133,8 +149,7 @@ def incident_declare(
     if severity == suggestion.severity:
         severity_reason = ""
     in_triage = start_in_triage or source != Source.MANUAL
-    incident = Incident.objects.create(
-        reference=_allocate_reference(now),
+    incident = Incident(
         title=title,
         summary=summary,
         type=type,
@@ -149,6 +164,9 @@ def incident_declare(
         declared_by=actor,
         **impact,
     )
+    _validate(incident)
+    incident.reference = _allocate_reference(now)
+    incident.save(force_insert=True)
     if components:
         incident.components.set(components)
     _copy_checklists(incident)
@@ -167,13 +185,22 @@ def _lock(incident: Incident, expected_version: int | None = None) -> Incident:
 
 def _conflict(incident: Incident, expected_version: int) -> ConflictError:
     recent = incident.events.select_related("actor__profile").order_by("-id")[:20]
-    details = [e.text for e in reversed(recent) if e.params.get("v", 0) > expected_version]
-    return ConflictError(
+    since = [e for e in reversed(recent) if e.params.get("v", 0) > expected_version]
+    labels = {label: field for field, label in EDITABLE_FIELDS.items()}
+    labels["Components"] = "components"
+    changed: set[str] = set()
+    for event in since:
+        changed.update(labels[k] for k in event.params.get("changes", {}) if k in labels)
+        if "to" in event.params and event.kind == "severity_changed":
+            changed.add("severity")
+    error = ConflictError(
         "Someone else changed this incident after you opened it, so your changes were not "
-        "saved. The form now shows your input; check it against the changes below and save "
-        "again.",
-        details=details,
+        "saved. The fields they changed now show their values; your other input is kept. "
+        "Check it against the changes below and save again.",
+        details=[e.text for e in since],
     )
+    error.fields = changed
+    return error
 
 
 def _save(incident: Incident, **fields: Any) -> None:
@@ -217,9 +244,7 @@ def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -
         fields["acknowledged_at"] = now
     _save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
-    if newly_acknowledged:
-        timeline.acknowledged(incident, actor, at=now)
-    timeline.verified(incident, actor, at=now)
+    timeline.verified(incident, actor, acknowledged=newly_acknowledged, at=now)
     return incident
 
 
@@ -320,26 +345,43 @@ def incident_update(
     old_severity = incident.severity
     if severity_changed:
         changed["severity"] = new_severity
+    for field, value in changed.items():
+        setattr(incident, field, value)
+    _validate(incident, set(changed))
     _save(incident, **changed)
     if component_change is not None:
         incident.components.set(components)
-    if changes:
-        timeline.updated(incident, actor, changes=changes, at=now)
     if severity_changed:
+        # One event for the whole save; a severity change is the headline of it.
         timeline.severity_changed(
-            incident, actor, old=old_severity, new=new_severity, reason=reason, at=now
+            incident,
+            actor,
+            old=old_severity,
+            new=new_severity,
+            reason=reason,
+            changes=changes,
+            at=now,
         )
         if incident.acknowledged_at is None and incident.is_active:
             timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
+    else:
+        timeline.updated(incident, actor, changes=changes, at=now)
     return incident
 
 
 @transaction.atomic
 def incident_record_response_breach(*, incident_id: int) -> bool:
     """Called by the durable timer when the response time has run out. Writes the breach on the
-    timeline once, if the incident is still active and unacknowledged."""
-    incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+    timeline once per severity, if the incident is still active and unacknowledged.
+
+    The sweep holds the timer row here while services hold the incident row and then touch the
+    timer: NOWAIT makes the sweep back off (the timer retries) instead of deadlocking with the
+    person acknowledging at that very moment."""
+    incident = Incident.objects.select_for_update(nowait=True).filter(pk=incident_id).first()
     if incident is None or incident.acknowledged_at or not incident.is_active:
+        return False
+    already = incident.events.filter(kind="response_breached", params__severity=incident.severity)
+    if already.exists():
         return False
     timeline.response_breached(incident)
     return True
@@ -382,6 +424,13 @@ def incident_change_status(
     _save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
     timeline.status_changed(
-        incident, actor, old=old, new=to, label=transition.note_label, note=note, at=now
+        incident,
+        actor,
+        old=old,
+        new=to,
+        label=transition.note_label,
+        note=note,
+        acknowledged="acknowledged_at" in fields,
+        at=now,
     )
     return incident

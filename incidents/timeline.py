@@ -70,8 +70,11 @@ def acknowledged(incident: Incident, actor, *, at: datetime | None = None) -> Ti
     return _event(incident, "acknowledged", actor, at=at)
 
 
-def verified(incident: Incident, actor, *, at: datetime | None = None) -> TimelineEvent:
-    return _event(incident, "verified", actor, {"status": incident.status}, at=at)
+def verified(
+    incident: Incident, actor, *, acknowledged: bool, at: datetime | None = None
+) -> TimelineEvent:
+    params = {"status": incident.status, "acknowledged": acknowledged}
+    return _event(incident, "verified", actor, params, at=at)
 
 
 def false_alarm(incident: Incident, actor, *, note: str, at: datetime | None = None):
@@ -79,9 +82,17 @@ def false_alarm(incident: Incident, actor, *, note: str, at: datetime | None = N
 
 
 def severity_changed(
-    incident: Incident, actor, *, old: str, new: str, reason: str, at: datetime | None = None
+    incident: Incident,
+    actor,
+    *,
+    old: str,
+    new: str,
+    reason: str,
+    changes: dict[str, list] | None = None,
+    at: datetime | None = None,
 ) -> TimelineEvent:
-    params = {"from": old, "to": new, "reason": reason}
+    """changes: other fields changed in the same save, as in `updated`."""
+    params = {"from": old, "to": new, "reason": reason, "changes": changes or {}}
     return _event(incident, "severity_changed", actor, params, at=at)
 
 
@@ -93,9 +104,19 @@ def updated(
 
 
 def status_changed(
-    incident: Incident, actor, *, old: str, new: str, label: str, note: str, at=None
+    incident: Incident,
+    actor,
+    *,
+    old: str,
+    new: str,
+    label: str,
+    note: str,
+    acknowledged: bool = False,
+    at=None,
 ) -> TimelineEvent:
     params = {"from": old, "to": new, "note_label": label, "note": note}
+    if acknowledged:
+        params["acknowledged"] = True
     return _event(incident, "status_changed", actor, params, at=at)
 
 
@@ -108,6 +129,12 @@ def response_breached(incident: Incident) -> TimelineEvent:
             "severity": incident.severity,
             "response_time": severity(incident.severity).response_time_display,
         },
+    )
+
+
+def _changes(changes: dict[str, list]) -> str:
+    return "; ".join(
+        f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
     )
 
 
@@ -132,20 +159,20 @@ def describe(event: TimelineEvent) -> str:
         case "acknowledged":
             return f"{who} acknowledged the incident."
         case "verified":
-            return f"{who} verified the incident is real; now investigating."
+            acked = " (acknowledging it)" if p.get("acknowledged") else ""
+            return f"{who} verified the incident is real{acked}; now investigating."
         case "false_alarm":
             return (
                 f"{who} closed this as a false alarm. "
                 f"Monitoring change: {p.get('monitoring_change')}"
             )
         case "severity_changed":
-            return f"{who} changed severity {p.get('from')} → {p.get('to')}: {p.get('reason')}"
+            text = f"{who} changed severity {p.get('from')} → {p.get('to')}: {p.get('reason')}"
+            if p.get("changes"):
+                text += f". Also updated {_changes(p['changes'])}"
+            return text
         case "updated":
-            parts = [
-                f"{field}: {old or '—'} → {new or '—'}"
-                for field, (old, new) in p.get("changes", {}).items()
-            ]
-            return f"{who} updated " + "; ".join(parts)
+            return f"{who} updated {_changes(p.get('changes', {}))}"
         case "status_changed":
             return (
                 f"{who} moved the incident from {_status(p.get('from'))} to "

@@ -1,21 +1,19 @@
 """Thin views: GET calls a selector and renders; POST runs form -> service -> redirect, or
 re-renders with the errors. htmx requests get the page's own partials."""
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import DeclareForm, EditForm, FalseAlarmForm, IncidentFilterForm
 from .models import Incident
 from .severity import SEVERITIES
@@ -27,7 +25,16 @@ REPORTS = "incidents.view_reports"
 
 
 def _partial(request, template: str, partial: str) -> str:
-    return f"{template}#{partial}" if request.htmx else template
+    # A history restore (Back after hx-push-url with no cached page) needs the whole page.
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"{template}#{partial}"
+    return template
+
+
+def _filters(form: IncidentFilterForm) -> dict:
+    """The valid filters; an invalid one is reported on the page and ignored alone."""
+    form.is_valid()
+    return form.cleaned_data
 
 
 def _apply_error(form, error: ApplicationError) -> None:
@@ -51,9 +58,8 @@ def dashboard(request):
 @permission_required(VIEW, raise_exception=True)
 @vary_on_headers("HX-Request")
 def incident_list(request):
-    form = IncidentFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    paginator = Paginator(selectors.incident_list(filters), settings.INCIDENTS_PAGE_SIZE)
+    form = IncidentFilterForm(request.GET)
+    paginator = Paginator(selectors.incident_list(_filters(form)), settings.INCIDENTS_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -67,42 +73,10 @@ def incident_list(request):
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def incident_export(request):
-    form = IncidentFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-    header = [
-        "reference",
-        "title",
-        "severity",
-        "status",
-        "type",
-        "declared_at",
-        "acknowledged_at",
-        "components",
-    ]
-
-    def rows():
-        yield writer.writerow(header)
-        for incident in selectors.incident_list(filters).iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    incident.reference,
-                    incident.title,
-                    incident.severity,
-                    incident.status,
-                    incident.type,
-                    incident.declared_at.isoformat(),
-                    incident.acknowledged_at.isoformat() if incident.acknowledged_at else "",
-                    "; ".join(c.name for c in incident.components.all()),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    incidents = selectors.incident_list(_filters(IncidentFilterForm(request.GET)))
+    response = StreamingHttpResponse(
+        exports.incident_rows(incidents.iterator(chunk_size=500)), content_type="text/csv"
+    )
     response["Content-Disposition"] = 'attachment; filename="incidents.csv"'
     return response
 
@@ -110,8 +84,8 @@ def incident_export(request):
 @require_http_methods(["GET", "POST"])
 @permission_required(DECLARE, raise_exception=True)
 def incident_declare(request):
-    form = DeclareForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = DeclareForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             incident = services.incident_declare(
@@ -161,9 +135,13 @@ def suggest_severity(request):
 
 def _detail_context(request, incident: Incident, **extra) -> dict:
     newest_first = request.GET.get("order") == "newest"
+    show_all = request.GET.get("all") == "1"
+    timeline = selectors.timeline(
+        incident, newest_first=newest_first, limit=None if show_all else selectors.TIMELINE_PAGE
+    )
     return {
         "incident": incident,
-        "events": selectors.timeline(incident, newest_first=newest_first),
+        "timeline": timeline,
         "newest_first": newest_first,
         "false_alarm_form": FalseAlarmForm(),
         "now": timezone.now(),
@@ -187,9 +165,9 @@ def incident_detail(request, reference: str):
 @permission_required(WORK, raise_exception=True)
 def incident_edit(request, reference: str):
     incident = selectors.incident_detail(reference)
-    form = EditForm(request.POST or None, incident=incident)
+    form = EditForm(request.POST if request.method == "POST" else None, incident=incident)
     conflict = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             services.incident_update(
@@ -207,9 +185,9 @@ def incident_edit(request, reference: str):
         except ConflictError as error:
             conflict = error
             incident = selectors.incident_detail(reference)
-            post = request.POST.copy()
-            post["version"] = incident.version
-            form = EditForm(post, incident=incident)
+            form = EditForm(
+                EditForm.merge_conflict(request.POST, incident, error.fields), incident=incident
+            )
             form.is_valid()
         except ApplicationError as error:
             _apply_error(form, error)
@@ -226,7 +204,7 @@ def incident_edit(request, reference: str):
 
 
 def _action(request, reference: str, service, success: str, **kwargs):
-    incident = get_object_or_404(Incident, reference=reference)
+    incident = selectors.incident_by_reference(reference)
     try:
         service(actor=request.user, incident=incident, **kwargs)
     except ApplicationError as error:
@@ -253,9 +231,9 @@ def incident_verify(request, reference: str):
 @require_http_methods(["GET", "POST"])
 @permission_required(WORK, raise_exception=True)
 def incident_false_alarm(request, reference: str):
-    incident = get_object_or_404(Incident, reference=reference)
-    form = FalseAlarmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    incident = selectors.incident_by_reference(reference)
+    form = FalseAlarmForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
         try:
             services.incident_mark_false_alarm(
                 actor=request.user, incident=incident, note=form.cleaned_data["note"]

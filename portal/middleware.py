@@ -1,5 +1,7 @@
 import zoneinfo
 
+from django.contrib.auth import middleware as auth_middleware
+from django.http import HttpResponse
 from django.utils import timezone
 
 
@@ -23,3 +25,16 @@ class TimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, plus: an htmx request (a poll, a live filter) whose session has expired gets
+    HX-Redirect to the log-in page, instead of the log-in page swapped into a fragment."""
+
+    def handle_no_permission(self, request, view_func):
+        response = super().handle_no_permission(request, view_func)
+        if request.headers.get("HX-Request") == "true":
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response

@@ -13,8 +13,8 @@ def severity_badge(code: str, long: bool = False):
         return code
     text = level.choice_label if long else level.code
     return format_html(
-        '<span class="badge sev sev-{}" title="{} · response within {}">{}</span>',
-        level.code,
+        '<span class="badge sev text-bg-{}" title="{} · response within {}">{}</span>',
+        level.css,
         level.description,
         level.response_time_display,
         text,
@@ -36,7 +36,6 @@ def response_clock(incident, now):
     return {
         "incident": incident,
         "state": state,
-        "age": incident.age(now),
         "level": incident.severity_level,
         "overdue_by": now - incident.response_due_at,
         "remaining": incident.response_due_at - now,

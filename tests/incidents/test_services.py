@@ -88,7 +88,8 @@ def test_verify_moves_triage_to_investigating_and_acknowledges(declare, make_use
     incident.refresh_from_db()
     assert incident.status == Status.INVESTIGATING
     assert incident.acknowledged_at is not None and incident.verified_at is not None
-    assert kinds(incident) == ["declared", "acknowledged", "verified"]
+    assert kinds(incident) == ["declared", "verified"]
+    assert incident.events.get(kind="verified").params["acknowledged"] is True
     assert incident.events.get(kind="verified").actor == other
     assert Timer.objects.get(object_id=incident.pk).state == Timer.State.CANCELLED
 
@@ -148,7 +149,13 @@ def test_severity_change_needs_reason_and_goes_on_the_timeline(declare, responde
     incident.refresh_from_db()
     assert incident.severity == "P1" and incident.version == 2
     event = incident.events.get(kind="severity_changed")
-    assert event.params == {"from": "P2", "to": "P1", "reason": "Now all regions", "v": 2}
+    assert event.params == {
+        "from": "P2",
+        "to": "P1",
+        "reason": "Now all regions",
+        "changes": {},
+        "v": 2,
+    }
 
 
 def test_severity_change_moves_the_response_timer(declare, responder):

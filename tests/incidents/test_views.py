@@ -259,6 +259,7 @@ def test_edit_stale_version_refused_with_what_changed(rc, declare, make_user):
     other = make_user("olga", "Responder")
     services.incident_update(actor=other, incident=incident, expected_version=1, title="Olga's")
     data["title"] = "Mine"
+    data["summary"] = "My new summary"
     before = counts()
     response = rc.post(url, data)
     assert response.status_code == 409
@@ -268,8 +269,16 @@ def test_edit_stale_version_refused_with_what_changed(rc, declare, make_user):
     assert counts() == before
     incident.refresh_from_db()
     assert incident.title == "Olga's"
-    # The re-rendered form carries the new version, so saving again works deliberately.
-    assert str(response.context["form"]["version"].value()) == "2"
+    # The re-rendered form carries the new version, takes Olga's title (she changed it) and
+    # keeps my summary: saving again loses neither.
+    form = response.context["form"]
+    assert str(form["version"].value()) == "2"
+    assert form["title"].value() == "Olga's"
+    assert form["summary"].value() == "My new summary"
+    resubmit = {**data, "title": "Olga's", "version": "2"}
+    assert rc.post(url, resubmit).status_code == 302
+    incident.refresh_from_db()
+    assert (incident.title, incident.summary) == ("Olga's", "My new summary")
 
 
 def test_list_form_as_submitted_by_the_browser_with_empty_selects(rc, declare):
@@ -307,3 +316,26 @@ def test_dashboard_flags_breached_response_time(rc, declare):
     assert "RESPONSE BREACHED" in late_card
     assert "RESPONSE BREACHED" not in fresh_card and "left to respond" in fresh_card
     assert "1 past response time" in html
+
+
+def test_long_timeline_shows_the_latest_events_and_a_show_all_link(rc, declare, settings):
+    from incidents import selectors, services
+
+    incident = declare()
+    for i in range(selectors.TIMELINE_PAGE + 4):
+        incident.refresh_from_db()
+        services.incident_update(
+            actor=incident.declared_by,
+            incident=incident,
+            expected_version=incident.version,
+            title=f"T{i}",
+        )
+    page = rc.get(incident.get_absolute_url())
+    tl = page.context["timeline"]
+    assert tl.total == 105 and len(tl.events) == 100 and tl.hidden == 5
+    assert tl.events[-1].params["changes"]["Title"][1] == "T103"  # newest last, oldest-first
+    assert "Show 5 earlier events" in page.content.decode()
+    everything = rc.get(incident.get_absolute_url(), {"all": "1"}).context["timeline"]
+    assert len(everything.events) == 105 and everything.events[0].kind == "declared"
+    newest = rc.get(incident.get_absolute_url(), {"order": "newest"}).context["timeline"]
+    assert newest.events[0].params["changes"]["Title"][1] == "T103"

@@ -83,3 +83,29 @@ def test_everything_but_health_and_login_requires_login(client, db, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
+
+
+def test_lockout_behind_a_proxy_uses_the_forwarded_client_address(client, responder, settings):
+    """Behind one trusted proxy every request comes from the proxy's address; the lock must
+    still apply to the attacker's address only, and a forged left-most entry must not help."""
+    settings.PORTAL_PROXY_COUNT = 1
+
+    def via_proxy(password, client_ip, forged=""):
+        chain = f"{forged}, {client_ip}" if forged else client_ip
+        return client.post(
+            LOGIN,
+            {"username": "rita", "password": password},
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=chain,
+        )
+
+    for i in range(5):
+        via_proxy("wrong", "203.0.113.66", forged=f"198.51.100.{i}")
+    assert via_proxy(PASSWORD, "203.0.113.66").status_code == 429
+    assert via_proxy(PASSWORD, "203.0.113.7").status_code == 302
+
+
+def test_expired_session_htmx_request_gets_hx_redirect(client, db):
+    response = client.get("/", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(LOGIN)

@@ -47,6 +47,16 @@ def test_broker_check_passes_on_the_configured_broker():
     assert health.check_broker() == "ok"
 
 
-@pytest.mark.parametrize("method", ["post", "put", "delete"])
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
 def test_healthz_only_answers_get(client, db, method):
     assert getattr(client, method)("/healthz").status_code == 405
+
+
+def test_healthz_answers_head_and_any_host_over_plain_http(client, db, settings):
+    settings.ALLOWED_HOSTS = ["incidents.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")
+    assert response.status_code == 200
+    assert client.head("/healthz", HTTP_HOST="10.1.2.3").status_code == 200
+    # Every other page still validates the host.
+    assert client.get("/accounts/login/", HTTP_HOST="10.1.2.3").status_code == 400
