@@ -106,6 +106,13 @@ def _validate(incident: Incident, fields: set[str] | None = None) -> None:
     exclude = names - fields if fields is not None else {"reference"}
     try:
         incident.clean_fields(exclude=exclude)
+        # Django enforces a TextField's max_length only in forms.
+        for field in Incident._meta.concrete_fields:
+            value = getattr(incident, field.attname)
+            too_long = isinstance(value, str) and field.max_length and len(value) > field.max_length
+            if field.name not in exclude and too_long:
+                message = f"At most {field.max_length} characters (it has {len(value)})."
+                raise ValidationError({field.name: message})
     except ValidationError as error:
         field, messages = next(iter(error.message_dict.items()))
         label = EDITABLE_FIELDS.get(field, field.replace("_", " ").capitalize())
@@ -139,15 +146,6 @@ def incident_declare(
     _check_classification(type, subtype, severity)
     if detected_at > now:
         raise ApplicationError("Detection time cannot be in the future.", field="detected_at")
-    suggestion = suggest_severity(assessment_from(impact))
-    severity_reason = severity_reason.strip()
-    if severity != suggestion.severity and not severity_reason:
-        raise ApplicationError(
-            f"The assessment suggests {suggestion.severity}; say why you chose {severity}.",
-            field="severity_reason",
-        )
-    if severity == suggestion.severity:
-        severity_reason = ""
     in_triage = start_in_triage or source != Source.MANUAL
     incident = Incident(
         title=title,
@@ -165,6 +163,15 @@ def incident_declare(
         **impact,
     )
     _validate(incident)
+    suggestion = suggest_severity(assessment_from(impact))
+    severity_reason = severity_reason.strip()
+    if severity != suggestion.severity and not severity_reason:
+        raise ApplicationError(
+            f"The assessment suggests {suggestion.severity}; say why you chose {severity}.",
+            field="severity_reason",
+        )
+    if severity == suggestion.severity:
+        severity_reason = ""
     incident.reference = _allocate_reference(now)
     incident.save(force_insert=True)
     if components:

@@ -29,21 +29,17 @@ def _resolve(perms: set[str]) -> list[Permission]:
     return found
 
 
-def sync_groups(**kwargs) -> None:
+def sync_groups(sender=None, **kwargs) -> None:
+    """Create the groups and add the registered permissions. Additive: permissions an admin
+    granted by hand stay. Runs after the last app's post_migrate, when every permission
+    exists."""
+    from django.apps import apps
+
+    if sender is not None and sender is not list(apps.get_app_configs())[-1]:
+        return
     responder, _ = Group.objects.get_or_create(name=RESPONDER)
     manager, _ = Group.objects.get_or_create(name=MANAGER)
     admin, _ = Group.objects.get_or_create(name=ADMIN)
-    responder.permissions.set(_resolve(_grants[RESPONDER]))
-    manager.permissions.set(_resolve(_grants[RESPONDER] | _grants[MANAGER]))
-    admin.permissions.set(Permission.objects.all())
-
-
-def role_of(user) -> str | None:
-    """The highest role a user holds, for display."""
-    if not user.is_authenticated:
-        return None
-    names = {g.name for g in user.groups.all()}
-    for role in (ADMIN, MANAGER, RESPONDER):
-        if role in names:
-            return role
-    return None
+    responder.permissions.add(*_resolve(_grants[RESPONDER]))
+    manager.permissions.add(*_resolve(_grants[RESPONDER] | _grants[MANAGER]))
+    admin.permissions.add(*Permission.objects.all())

@@ -15,5 +15,5 @@ def profile_update(*, user, display_name: str, phone: str, time_zone: str) -> Pr
 
 
 def profile_for(user) -> Profile:
-    profile, _ = Profile.objects.get_or_create(user=user)
-    return profile
+    """The user's profile, or an unsaved default one; saving goes through profile_update."""
+    return Profile.objects.filter(user=user).first() or Profile(user=user)

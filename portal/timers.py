@@ -51,10 +51,6 @@ def cancel(kind: str, object_id: int) -> int:
     )
 
 
-def pending(kind: str, object_id: int) -> Timer | None:
-    return Timer.objects.filter(kind=kind, object_id=object_id, state=Timer.State.PENDING).first()
-
-
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(15 * 2 ** (attempts - 1), 3600))
 
@@ -105,7 +101,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     )
     for timer_id in due:
         counts[_fire(timer_id, now)] += 1
-    status, _ = SweepStatus.objects.get_or_create(pk=1)
+    SweepStatus.objects.get_or_create(pk=1)
     SweepStatus.objects.filter(pk=1).update(
         last_started_at=started,
         last_finished_at=timezone.now(),

@@ -9,8 +9,8 @@ from .forms import ProfileForm
 @require_http_methods(["GET", "POST"])
 def profile(request):
     current = services.profile_for(request.user)
-    form = ProfileForm(request.POST or None, instance=current)
-    if request.method == "POST" and form.is_valid():
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=current)
+    if form.is_bound and form.is_valid():
         services.profile_update(user=request.user, **form.cleaned_data)
         messages.success(request, "Profile saved.")
         return redirect("profile")

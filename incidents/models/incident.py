@@ -66,7 +66,7 @@ class Incident(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     declared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="declared_incidents",

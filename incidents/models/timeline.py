@@ -16,9 +16,10 @@ class TimelineEvent(models.Model):
         "incidents.Incident", on_delete=models.CASCADE, related_name="events"
     )
     kind = models.CharField(max_length=40)
+    # PROTECT: people who acted are deactivated, never deleted, so the record stays whole.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -35,6 +36,14 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on incident {self.incident_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Timeline events are append-only; write a new event instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Timeline events are append-only and cannot be deleted.")
 
     @property
     def text(self) -> str:

@@ -4,6 +4,9 @@ Anonymous gets the login redirect; a role without the permission gets 403."""
 import pytest
 from django.urls import reverse
 
+from incidents.models import Incident, TimelineEvent
+from portal.models import Timer
+
 LOGIN = "/accounts/login/"
 
 
@@ -13,27 +16,32 @@ def incident(declare):
 
 
 def urls(ref):
-    # (method, url, roles allowed)
+    """(method, url, roles allowed, the exact status an allowed role gets)."""
     work = {"responder", "manager", "admin"}
+    page = reverse("incidents:detail", args=[ref])
     return [
-        ("get", reverse("dashboard"), work),
-        ("get", reverse("incidents:list"), work),
-        ("get", reverse("incidents:declare"), work),
-        ("post", reverse("incidents:declare"), work),
-        ("post", reverse("incidents:suggest_severity"), work),
-        ("get", reverse("incidents:export"), {"manager", "admin"}),
-        ("get", reverse("incidents:detail", args=[ref]), work),
-        ("get", reverse("incidents:edit", args=[ref]), work),
-        ("post", reverse("incidents:edit", args=[ref]), work),
-        ("post", reverse("incidents:acknowledge", args=[ref]), work),
-        ("post", reverse("incidents:verify", args=[ref]), work),
-        ("get", reverse("incidents:false_alarm", args=[ref]), work),
-        ("post", reverse("incidents:false_alarm", args=[ref]), work),
-        ("get", reverse("profile"), {"norole", "responder", "manager", "admin"}),
+        ("get", reverse("dashboard"), work, 200),
+        ("get", reverse("incidents:list"), work, 200),
+        ("get", reverse("incidents:declare"), work, 200),
+        ("post", reverse("incidents:declare"), work, 400),  # empty form: field errors
+        ("post", reverse("incidents:suggest_severity"), work, 200),
+        ("get", reverse("incidents:export"), {"manager", "admin"}, 200),
+        ("get", page, work, 200),
+        ("get", reverse("incidents:edit", args=[ref]), work, 200),
+        ("post", reverse("incidents:edit", args=[ref]), work, 400),
+        ("get", reverse("incidents:false_alarm", args=[ref]), work, 200),
+        ("post", reverse("incidents:false_alarm", args=[ref]), work, 400),
+        ("post", reverse("incidents:acknowledge", args=[ref]), work, page),
+        ("post", reverse("incidents:verify", args=[ref]), work, page),
+        ("get", reverse("profile"), {"norole", "responder", "manager", "admin"}, 200),
     ]
 
 
 ROLES = ["anonymous", "norole", "responder", "manager", "admin"]
+
+
+def rows():
+    return (Incident.objects.count(), TimelineEvent.objects.count(), Timer.objects.count())
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -41,16 +49,26 @@ def test_permission_matrix(client, role, incident, norole, manager, admin_user, 
     users = {"norole": norole, "responder": responder, "manager": manager, "admin": admin_user}
     if role != "anonymous":
         client.force_login(users[role])
-    for method, url, allowed in urls(incident.reference):
+    for method, url, allowed, expected in urls(incident.reference):
+        before = rows()
         response = getattr(client, method)(url)
         if role == "anonymous":
             assert response.status_code == 302, url
-            assert response["Location"].startswith(LOGIN), url
+            assert response["Location"].startswith(f"{LOGIN}?next="), url
+            assert rows() == before
         elif role in allowed:
-            # Allowed: a page, a redirect after an action, or a 400 for the empty POST.
-            assert response.status_code in (200, 302, 400), (url, response.status_code)
+            if isinstance(expected, str):  # an action: back to the incident page
+                assert response.status_code == 302, (url, response.status_code)
+                assert response["Location"] == expected, url
+            else:
+                assert response.status_code == expected, (role, url, response.status_code)
         else:
             assert response.status_code == 403, (role, url)
+            assert rows() == before, (role, url)
+    if role in ("responder", "manager", "admin"):
+        # The two actions really happened, in order.
+        kinds = list(incident.events.order_by("id").values_list("kind", flat=True))
+        assert kinds == ["declared", "acknowledged", "verified"]
 
 
 @pytest.mark.parametrize("role", ROLES)
