@@ -4,7 +4,7 @@ the templates as data; `ensure_templates` only fills in what is missing, after m
 
 from django.db import transaction
 
-DEFAULT_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+DEFAULT_TEMPLATES: tuple[tuple[str, str, tuple[str | tuple[str, bool], ...]], ...] = (
     (
         "triage",
         "Initial triage",
@@ -48,8 +48,9 @@ DEFAULT_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "resolution",
         "Resolution",
         (
-            "Verify all affected systems are stable",
-            "Confirm user impact is resolved",
+            # Verification items: resolving needs them done, or waived with a reason.
+            ("Verify all affected systems are stable", True),
+            ("Confirm user impact is resolved", True),
             "Document resolution steps taken",
             "Update status page with resolution",
             "Send final notifications to stakeholders",
@@ -71,6 +72,11 @@ def ensure_templates(**kwargs) -> None:
             )
             if created:
                 template.items.bulk_create(
-                    template.items.model(template=template, position=i, text=text)
-                    for i, text in enumerate(items)
+                    template.items.model(
+                        template=template,
+                        position=i,
+                        text=item if isinstance(item, str) else item[0],
+                        is_verification=not isinstance(item, str) and item[1],
+                    )
+                    for i, item in enumerate(items)
                 )

@@ -1,5 +1,5 @@
 """The spec's "Status Transition Criteria" as data: which status may follow which, what each
-transition must record, and which milestone it stamps. The service enforces it."""
+transition must record (and where), and which milestone it stamps. The service enforces it."""
 
 from dataclasses import dataclass
 
@@ -10,29 +10,36 @@ from .models import Status
 class Transition:
     to: str
     note_label: str  # what the required note means for this transition
-    stamps: str | None  # Incident field stamped once when first reached
+    records: str | None  # Incident field the note is kept in
+    stamps: str | None  # Incident milestone stamped when first reached
 
+
+IDENTIFIED = Transition(Status.IDENTIFIED, "Root cause", "root_cause", "identified_at")
+MONITORING = Transition(Status.MONITORING, "Mitigation applied", "mitigation", "mitigated_at")
+RESOLVED = Transition(Status.RESOLVED, "Resolution summary", "resolution_summary", "resolved_at")
+CLOSED = Transition(Status.CLOSED, "Follow-up", "followup_note", "closed_at")
 
 TRANSITIONS: dict[str, dict[str, Transition]] = {
     Status.INVESTIGATING: {
-        Status.IDENTIFIED: Transition(Status.IDENTIFIED, "Root cause", "identified_at"),
-        Status.MONITORING: Transition(Status.MONITORING, "Mitigation applied", "mitigated_at"),
+        Status.IDENTIFIED: IDENTIFIED,
+        # Mitigating before the root cause is known is allowed: stop the bleeding first.
+        Status.MONITORING: MONITORING,
     },
     Status.IDENTIFIED: {
-        Status.MONITORING: Transition(Status.MONITORING, "Mitigation applied", "mitigated_at"),
+        Status.MONITORING: MONITORING,
         Status.INVESTIGATING: Transition(
-            Status.INVESTIGATING, "Why the root cause is in doubt again", None
+            Status.INVESTIGATING, "Why the root cause is in doubt again", None, None
         ),
     },
     Status.MONITORING: {
-        Status.RESOLVED: Transition(Status.RESOLVED, "Resolution summary", "resolved_at"),
+        Status.RESOLVED: RESOLVED,
         Status.INVESTIGATING: Transition(
-            Status.INVESTIGATING, "Why the mitigation did not hold", None
+            Status.INVESTIGATING, "Why the mitigation did not hold", None, None
         ),
     },
     Status.RESOLVED: {
-        Status.CLOSED: Transition(Status.CLOSED, "Follow-up decided", "closed_at"),
-        Status.INVESTIGATING: Transition(Status.INVESTIGATING, "Reason for re-opening", None),
+        Status.CLOSED: CLOSED,
+        Status.INVESTIGATING: Transition(Status.INVESTIGATING, "Reason for re-opening", None, None),
     },
 }
 

@@ -21,10 +21,28 @@ KINDS: dict[str, str] = {
     "updated": "Details updated",
     "response_breached": "Response time breached",
     "status_changed": "Status changed",
+    "note": "Note",
+    "role_assigned": "Role assigned",
+    "role_released": "Role released",
+    "command_handover": "Command handed over",
+    "status_update": "Status update",
+    "checklist_item": "Checklist",
+    "update_overdue": "Status update overdue",
+    "escalation_triggered": "Escalation",
+}
+
+NOTE_TAGS = {
+    "": "Note",
+    "hypothesis": "Hypothesis",
+    "finding": "Finding",
+    "action": "Action",
+    "decision": "Decision",
 }
 
 
-def label(kind: str) -> str:
+def label(kind: str, params: dict | None = None) -> str:
+    if kind == "note" and params is not None:
+        return NOTE_TAGS.get(params.get("tag", ""), "Note")
     return KINDS.get(kind, kind.replace("_", " ").capitalize())
 
 
@@ -50,7 +68,9 @@ def _event(
     )
 
 
-def declared(incident: Incident, actor, *, suggested: str, reason: str) -> TimelineEvent:
+def declared(
+    incident: Incident, actor, *, suggested: str, reason: str, commander=None
+) -> TimelineEvent:
     return _event(
         incident,
         "declared",
@@ -61,6 +81,7 @@ def declared(incident: Incident, actor, *, suggested: str, reason: str) -> Timel
             "suggested_severity": suggested,
             "override_reason": reason,
             "source": incident.source,
+            "commander": _person(commander),
         },
         at=incident.declared_at,
     )
@@ -132,6 +153,67 @@ def response_breached(incident: Incident) -> TimelineEvent:
     )
 
 
+def note(incident: Incident, actor, *, text: str, tag: str, at=None) -> TimelineEvent:
+    return _event(incident, "note", actor, {"text": text, "tag": tag}, at=at)
+
+
+def _person(user) -> dict:
+    return {"id": user.pk, "name": display_name(user)} if user else {}
+
+
+def role_assigned(incident: Incident, actor, *, role: str, label: str, user, previous, at=None):
+    params = {"role": role, "role_label": label, "user": _person(user)}
+    if previous is not None:
+        params["previous"] = _person(previous)
+    return _event(incident, "role_assigned", actor, params, at=at)
+
+
+def role_released(incident: Incident, actor, *, role: str, label: str, user, at=None):
+    params = {"role": role, "role_label": label, "user": _person(user)}
+    return _event(incident, "role_released", actor, params, at=at)
+
+
+def command_handover(incident: Incident, actor, *, previous, new, at=None) -> TimelineEvent:
+    """The spec's "announce assumption of command": names who handed over and who took it."""
+    params = {"previous": _person(previous), "new": _person(new)}
+    return _event(incident, "command_handover", actor, params, at=at)
+
+
+def status_update(incident: Incident, actor, *, update, at=None) -> TimelineEvent:
+    params = {
+        "number": update.number,
+        "audience": update.audience,
+        "status": update.status,
+        "impact": update.impact,
+        "actions": update.actions,
+        "next_update_at": update.next_update_at.isoformat() if update.next_update_at else None,
+    }
+    visibility = Visibility.PUBLIC if update.audience == "public" else Visibility.INTERNAL
+    return _event(incident, "status_update", actor, params, at=at, visibility=visibility)
+
+
+def checklist_item(incident: Incident, actor, *, item, action: str, reason: str = "", at=None):
+    """action: done, undone or waived."""
+    params = {
+        "item": item.pk,
+        "text": item.text,
+        "checklist": item.checklist.title,
+        "action": action,
+    }
+    if reason:
+        params["reason"] = reason
+    return _event(incident, "checklist_item", actor, params, at=at)
+
+
+def update_overdue(incident: Incident, *, due, reminded, at=None) -> TimelineEvent:
+    params = {"due": due.isoformat(), "reminded": _person(reminded)}
+    return _event(incident, "update_overdue", None, params, at=at)
+
+
+def escalation_triggered(incident: Incident, *, kind: str, label: str, at=None) -> TimelineEvent:
+    return _event(incident, "escalation_triggered", None, {"trigger": kind, "label": label}, at=at)
+
+
 def _changes(changes: dict[str, list]) -> str:
     return "; ".join(
         f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
@@ -150,6 +232,8 @@ def describe(event: TimelineEvent) -> str:
     match event.kind:
         case "declared":
             text = f"{who} declared the incident as {p.get('severity')} ({p.get('status')})."
+            if p.get("commander"):
+                text += f" Incident Commander: {p['commander'].get('name')}."
             if p.get("override_reason"):
                 text += (
                     f" Proposed severity was {p.get('suggested_severity')}; chosen "
@@ -178,6 +262,36 @@ def describe(event: TimelineEvent) -> str:
                 f"{who} moved the incident from {_status(p.get('from'))} to "
                 f"{_status(p.get('to'))}. {p.get('note_label')}: {p.get('note')}"
             )
+        case "note":
+            return p.get("text", "")
+        case "role_assigned":
+            text = f"{who} made {p['user'].get('name')} {p.get('role_label')}"
+            if p.get("previous"):
+                text += f" (replacing {p['previous'].get('name')})"
+            return text + "."
+        case "role_released":
+            return f"{who} released {p['user'].get('name')} as {p.get('role_label')}."
+        case "command_handover":
+            return (
+                f"{p['new'].get('name')} assumed command from {p['previous'].get('name')}: "
+                f"{p['new'].get('name')} is now Incident Commander."
+            )
+        case "status_update":
+            audience = "public" if p.get("audience") == "public" else "internal"
+            return (
+                f"{who} posted {audience} update #{p.get('number')} ({_status(p.get('status'))}). "
+                f"Impact: {p.get('impact')} Actions: {p.get('actions')}"
+            )
+        case "checklist_item":
+            verb = {"done": "ticked", "undone": "unticked", "waived": "waived"}[p.get("action")]
+            text = f"{who} {verb} “{p.get('text')}” ({p.get('checklist')})"
+            if p.get("reason"):
+                text += f": {p['reason']}"
+            return text + "."
+        case "update_overdue":
+            return f"Status update overdue; reminded {p.get('reminded', {}).get('name')}."
+        case "escalation_triggered":
+            return f"Escalation trigger: {p.get('label')}. Managers notified."
         case "response_breached":
             return (
                 f"Not acknowledged within the {p.get('severity')} response time "

@@ -37,7 +37,12 @@ def _beat_schedule():
             "schedule": every,
             # A sweep that could not start before the next one is due is pointless.
             "options": {"expires": max(every * 2, 5)},
-        }
+        },
+        "dispatch-notifications": {
+            "task": "portal.tasks.dispatch_notifications",
+            "schedule": every * 2,
+            "options": {"expires": max(every * 4, 10)},
+        },
     }
 
 
@@ -46,7 +51,10 @@ def _setup_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
     # The sweep has its own queue so that a backlog of notifications never delays it.
-    sender.conf.task_routes = {"portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE}}
+    sender.conf.task_routes = {
+        "portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE},
+        "portal.tasks.dispatch_notifications": {"queue": settings.CELERY_TIMERS_QUEUE},
+    }
     sender.conf.beat_schedule = _beat_schedule()
 
 

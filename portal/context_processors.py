@@ -4,3 +4,13 @@ from django.utils import timezone
 
 def site(request):
     return {"SITE_NAME": settings.SITE_NAME, "TIME_ZONE_NAME": timezone.get_current_timezone_name()}
+
+
+def notifications(request):
+    """The bell's unread count (one query per page for logged-in users)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from .notifications import unread_count
+
+    return {"unread_notifications": unread_count(user)}

@@ -111,3 +111,54 @@ class SweepStatus(models.Model):
 
     def __str__(self) -> str:
         return f"last sweep {self.last_finished_at}"
+
+
+class Notification(models.Model):
+    """The notification outbox (DESIGN.md decision 4): one row per (reason, recipient, channel).
+    The idempotency key makes "notify" safe to call twice; delivery claims a row before
+    sending, so two workers never send it twice, and a claim whose worker died is taken over
+    after a lease."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", "In the portal"
+        EMAIL = "email", "Email"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    reason = models.CharField(max_length=64)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    topic = models.CharField(max_length=64, blank=True, help_text='e.g. "incident:42"')
+    subject = models.CharField(max_length=300)
+    body = models.TextField(max_length=10_000, blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["recipient", "channel", "-id"], name="notification_inbox_idx"),
+            models.Index(fields=["topic", "status"], name="notification_topic_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient_id}: {self.subject}"

@@ -1,9 +1,25 @@
 from celery import shared_task
 
-from . import timers
+from . import notifications, timers
 
 
 @shared_task(name="portal.tasks.sweep_timers", acks_late=True, time_limit=60, soft_time_limit=50)
 def sweep_timers() -> dict[str, int]:
     """Fire every durable timer that is due. Safe to run twice at once (see portal.timers)."""
     return timers.sweep()
+
+
+@shared_task(
+    name="portal.tasks.deliver_notification", acks_late=True, time_limit=60, soft_time_limit=50
+)
+def deliver_notification(notification_id: int) -> str:
+    """Send one outbox row; safe to run twice (the row is claimed before sending)."""
+    return notifications.deliver(notification_id)
+
+
+@shared_task(
+    name="portal.tasks.dispatch_notifications", acks_late=True, time_limit=120, soft_time_limit=100
+)
+def dispatch_notifications() -> dict[str, int]:
+    """Send whatever is due in the outbox: retries, and rows whose worker died."""
+    return notifications.dispatch_due()

@@ -5,12 +5,27 @@ from .checklist import (
     IncidentChecklist,
     IncidentChecklistItem,
 )
+from .command import (
+    Audience,
+    EscalationTrigger,
+    KeyEvent,
+    ResponseRole,
+    RoleAssignment,
+    StatusUpdate,
+)
 from .component import Component, ComponentGroup
-from .incident import ACTIVE_STATUSES, Incident, IncidentCounter, Source, Status
+from .incident import ACTIVE_STATUSES, Followup, Incident, IncidentCounter, Source, Status
 from .timeline import TimelineEvent, Visibility
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "Audience",
+    "EscalationTrigger",
+    "Followup",
+    "KeyEvent",
+    "ResponseRole",
+    "RoleAssignment",
+    "StatusUpdate",
     "ChecklistKind",
     "ChecklistTemplate",
     "ChecklistTemplateItem",

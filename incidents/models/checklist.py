@@ -27,6 +27,10 @@ class ChecklistTemplateItem(models.Model):
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=300)
+    is_verification = models.BooleanField(
+        default=False,
+        help_text="Resolution needs this item done, or waived with a reason.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -57,6 +61,8 @@ class IncidentChecklistItem(models.Model):
     checklist = models.ForeignKey(IncidentChecklist, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=300)
+    is_verification = models.BooleanField(default=False)
+    waived_reason = models.CharField(max_length=500, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -30,6 +30,11 @@ class Source(models.TextChoices):
     API = "api", "API"
 
 
+class Followup(models.TextChoices):
+    POSTMORTEM = "postmortem", "Post-mortem"
+    NONE = "none", "No post-mortem"
+
+
 class IncidentCounter(models.Model):
     """Hands out the per-year sequence behind INC-2026-0042."""
 
@@ -72,6 +77,12 @@ class Incident(models.Model):
         related_name="declared_incidents",
     )
     false_alarm_note = models.TextField(max_length=5000, blank=True)
+    root_cause = models.TextField(max_length=5000, blank=True)
+    mitigation = models.TextField(max_length=5000, blank=True)
+    resolution_summary = models.TextField(max_length=5000, blank=True)
+    followup = models.CharField(max_length=16, choices=Followup.choices, blank=True)
+    followup_note = models.TextField(max_length=2000, blank=True)
+    next_update_due_at = models.DateTimeField(null=True, blank=True)
 
     # Impact assessment (spec: user, business and technical impact).
     users_affected = models.PositiveIntegerField(null=True, blank=True)
@@ -94,8 +105,11 @@ class Incident(models.Model):
         max_length=16, choices=RecoveryComplexity.choices, default=RecoveryComplexity.UNKNOWN
     )
 
+    # version: bumped by edits of the incident's own fields (stale-form refusal).
+    # changed_at: bumped by every change, notes and ticks included (what live pages poll).
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    changed_at = models.DateTimeField(default=timezone.now)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -152,6 +166,19 @@ class Incident(models.Model):
     @property
     def time_to_acknowledge(self) -> timedelta | None:
         return self.acknowledged_at - self.detected_at if self.acknowledged_at else None
+
+    def update_state(self, now: datetime | None = None) -> str:
+        """'overdue', 'soon' (within 5 minutes), 'scheduled' or '' when none is due."""
+        if not self.next_update_due_at or not self.is_active:
+            return ""
+        left = self.next_update_due_at - (now or timezone.now())
+        if left <= timedelta(0):
+            return "overdue"
+        return "soon" if left <= timedelta(minutes=5) else "scheduled"
+
+    @property
+    def update_overdue(self) -> bool:
+        return self.update_state() == "overdue"
 
     @property
     def time_to_mitigate(self) -> timedelta | None:

@@ -55,4 +55,4 @@ class TimelineEvent(models.Model):
     def label(self) -> str:
         from ..timeline import label
 
-        return label(self.kind)
+        return label(self.kind, self.params)

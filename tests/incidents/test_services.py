@@ -17,6 +17,10 @@ from portal.errors import ApplicationError, ConflictError
 from portal.models import Timer
 
 
+def response_timer(incident):
+    return Timer.objects.get(object_id=incident.pk, kind=services.RESPONSE_TIMER)
+
+
 def kinds(incident):
     return list(incident.events.order_by("id").values_list("kind", flat=True))
 
@@ -28,15 +32,24 @@ def test_declare_writes_incident_checklists_and_declared_event(declare, responde
     assert incident.acknowledged_at == incident.declared_at
     assert incident.declared_by == responder
     assert {c.name for c in incident.components.all()} == {"Web app", "API"}
-    assert kinds(incident) == ["declared"]
-    event = incident.events.get()
+    # Two components: the "multiple components" escalation trigger fires at once.
+    assert kinds(incident) == ["declared", "escalation_triggered"]
+    event = incident.events.get(kind="declared")
     assert event.actor == responder
     assert event.params["severity"] == "P2"
     kinds_created = set(incident.checklists.values_list("kind", flat=True))
     assert kinds_created == {"triage", "initial_response", "establish_command", "resolution"}
     triage = incident.checklists.get(kind="triage")
     assert triage.items.count() == 7
-    assert not Timer.objects.filter(object_id=incident.pk).exists()
+    # Acknowledged on declaration: no response timer; the P2 clocks run instead.
+    assert set(
+        Timer.objects.filter(object_id=incident.pk, state="pending").values_list("kind", flat=True)
+    ) == {
+        "incidents.update_due_soon",
+        "incidents.update_overdue",
+        "incidents.escalate_unresolved",
+        "incidents.escalate_root_cause",
+    }
 
 
 def test_references_count_up_per_year(declare):
@@ -91,7 +104,7 @@ def test_verify_moves_triage_to_investigating_and_acknowledges(declare, make_use
     assert kinds(incident) == ["declared", "verified"]
     assert incident.events.get(kind="verified").params["acknowledged"] is True
     assert incident.events.get(kind="verified").actor == other
-    assert Timer.objects.get(object_id=incident.pk).state == Timer.State.CANCELLED
+    assert response_timer(incident).state == Timer.State.CANCELLED
 
 
 def test_verify_refuses_outside_triage(declare, responder):
@@ -118,7 +131,7 @@ def test_false_alarm_needs_a_monitoring_note(declare, responder):
     assert incident.false_alarm_note == "Raise the CPU threshold to 90%"
     assert incident.closed_at is not None
     assert kinds(incident) == ["declared", "false_alarm"]
-    assert Timer.objects.get(object_id=incident.pk).state == Timer.State.CANCELLED
+    assert response_timer(incident).state == Timer.State.CANCELLED
 
 
 def test_false_alarm_refused_once_verified(declare, responder):
@@ -167,7 +180,7 @@ def test_severity_change_moves_the_response_timer(declare, responder):
         severity="P1",
         severity_reason="worse",
     )
-    timer = Timer.objects.get(object_id=incident.pk, state=Timer.State.PENDING)
+    timer = Timer.objects.get(object_id=incident.pk, kind=services.RESPONSE_TIMER, state="pending")
     assert timer.due_at == incident.detected_at + timedelta(minutes=15)
 
 

@@ -97,7 +97,7 @@ def _breach_events(incident):
 
 def test_real_worker_runs_the_sweep_task(declare, celery):
     incident = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
-    timer = Timer.objects.get(object_id=incident.pk)
+    timer = Timer.objects.get(object_id=incident.pk, kind="incidents.response_breach")
     assert timer.due_at < timezone.now()
 
     celery.worker()

@@ -100,6 +100,84 @@ class Command(BaseCommand):
                     name=name, defaults={"group": group, "position": pos}
                 )
 
+    def _p1_story(self, p1, users, t0):
+        """A realistic war room: roles, notes, updates, checklists and the fix."""
+        alice, bob, carol = users["alice"], users["bob"], users["carol"]
+
+        def at(minutes):
+            return t0 + timedelta(minutes=minutes)
+
+        services.role_assign(actor=alice, incident=p1, role="technical_lead", user=bob, now=at(5))
+        services.role_assign(actor=alice, incident=p1, role="communications", user=carol, now=at(6))
+        note = services.incident_add_note(
+            actor=bob,
+            incident=p1,
+            tag="hypothesis",
+            text="Errors started at 14:03, one minute after the auth deploy.",
+            now=at(7),
+        )
+        services.event_mark_key(actor=alice, event=note)
+        services.status_update_post(
+            actor=carol,
+            incident=p1,
+            audience="public",
+            impact="Nobody can log in. People already logged in can keep working.",
+            actions="We are investigating errors in our login service.",
+            now=at(9),
+        )
+        found = services.incident_add_note(
+            actor=bob,
+            incident=p1,
+            tag="finding",
+            text="Token validation fails: the auth service still has the old signing key.",
+            now=at(11),
+        )
+        services.event_mark_key(actor=alice, event=found)
+        steps = (
+            (
+                12,
+                Status.IDENTIFIED,
+                "The 14:02 deploy rotated the session-signing key without updating the "
+                "auth service's secret; token validation fails.",
+            ),
+            (
+                21,
+                Status.MONITORING,
+                "Rolled back the auth service to the previous release; login success "
+                "rate back to 99.8%.",
+            ),
+        )
+        for minutes, status, text in steps:
+            services.incident_change_status(
+                actor=alice, incident=p1, to=status, note=text, now=at(minutes)
+            )
+        services.status_update_post(
+            actor=carol,
+            incident=p1,
+            audience="public",
+            impact="Logins work again. We are watching error rates closely.",
+            actions="A fix has been rolled out; we are monitoring the results.",
+            now=at(24),
+        )
+        for item in p1.checklists.get(kind="resolution").items.all()[:4]:
+            services.checklist_item_set(actor=alice, item=item, done=True, now=at(55))
+        services.incident_change_status(
+            actor=alice,
+            incident=p1,
+            to=Status.RESOLVED,
+            note="Rollback held for 30 minutes with normal error rates. Follow-up: key "
+            "rotation becomes a two-phase change.",
+            now=at(58),
+        )
+        services.status_update_post(
+            actor=carol,
+            incident=p1,
+            audience="public",
+            impact="Resolved: logins failed for 55 minutes; no data was affected.",
+            actions="We are changing how signing keys are rotated so this cannot recur.",
+            now=at(60),
+        )
+
     def _incidents(self, users) -> int:
         c = {comp.name: comp for comp in Component.objects.all()}
         now = timezone.now().replace(microsecond=0)
@@ -135,34 +213,7 @@ class Command(BaseCommand):
             recovery_complexity="low",
         )
         if new:
-            steps = (
-                (
-                    12,
-                    Status.IDENTIFIED,
-                    "The 14:02 deploy rotated the session-signing key without updating the "
-                    "auth service's secret; token validation fails.",
-                ),
-                (
-                    21,
-                    Status.MONITORING,
-                    "Rolled back the auth service to the previous release; login success "
-                    "rate back to 99.8%.",
-                ),
-                (
-                    58,
-                    Status.RESOLVED,
-                    "Rollback held for 30 minutes with normal error rates. Follow-up: key "
-                    "rotation becomes a two-phase change.",
-                ),
-            )
-            for minutes, status, note in steps:
-                services.incident_change_status(
-                    actor=users["alice"],
-                    incident=p1,
-                    to=status,
-                    note=note,
-                    now=t0 + timedelta(minutes=minutes),
-                )
+            self._p1_story(p1, users, t0)
 
         # An active P2 under investigation.
         declare(

@@ -15,20 +15,24 @@ from django.utils import timezone
 from portal import timers
 from portal.errors import ApplicationError, ConflictError
 
-from . import lifecycle, timeline
-from .impact import Assessment, suggest_severity
-from .models import (
+from .. import lifecycle, timeline
+from ..impact import Assessment, suggest_severity
+from ..models import (
     ChecklistTemplate,
     Component,
+    Followup,
     Incident,
     IncidentChecklist,
     IncidentChecklistItem,
     IncidentCounter,
+    ResponseRole,
+    RoleAssignment,
     Source,
     Status,
 )
-from .severity import SEVERITIES
-from .taxonomy import TYPES, subtype_belongs
+from ..severity import SEVERITIES
+from ..taxonomy import TYPES, subtype_belongs
+from . import clocks
 
 RESPONSE_TIMER = "incidents.response_breach"
 
@@ -85,7 +89,12 @@ def _copy_checklists(incident: Incident) -> None:
             incident=incident, kind=template.kind, title=template.title, position=template.position
         )
         IncidentChecklistItem.objects.bulk_create(
-            IncidentChecklistItem(checklist=checklist, position=item.position, text=item.text)
+            IncidentChecklistItem(
+                checklist=checklist,
+                position=item.position,
+                text=item.text,
+                is_verification=item.is_verification,
+            )
             for item in template.items.all()
         )
 
@@ -133,6 +142,7 @@ def incident_declare(
     components: list[Component] | None = None,
     start_in_triage: bool = False,
     source: str = Source.MANUAL,
+    commander=None,
     now: datetime | None = None,
     **impact: Any,
 ) -> Incident:
@@ -147,6 +157,10 @@ def incident_declare(
     if detected_at > now:
         raise ApplicationError("Detection time cannot be in the future.", field="detected_at")
     in_triage = start_in_triage or source != Source.MANUAL
+    commander = commander or actor
+    if commander is not None and not commander.is_active:
+        raise ApplicationError(f"{commander} is not an active user.", field="commander")
+    cadence = SEVERITIES[severity].update_cadence
     incident = Incident(
         title=title,
         summary=summary,
@@ -160,6 +174,8 @@ def incident_declare(
         acknowledged_at=None if in_triage else now,
         verified_at=None if in_triage else now,
         declared_by=actor,
+        changed_at=now,
+        next_update_due_at=now + cadence if cadence else None,
         **impact,
     )
     _validate(incident)
@@ -177,9 +193,21 @@ def incident_declare(
     if components:
         incident.components.set(components)
     _copy_checklists(incident)
-    timeline.declared(incident, actor, suggested=suggestion.severity, reason=severity_reason)
+    if commander is not None:
+        RoleAssignment.objects.create(
+            incident=incident,
+            role=ResponseRole.COMMANDER,
+            user=commander,
+            assigned_by=actor,
+            assigned_at=now,
+        )
+    timeline.declared(
+        incident, actor, suggested=suggestion.severity, reason=severity_reason, commander=commander
+    )
     if incident.acknowledged_at is None:
         timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
+    clocks.schedule_update_reminders(incident)
+    clocks.check_triggers(incident, now=now)
     return incident
 
 
@@ -210,11 +238,18 @@ def _conflict(incident: Incident, expected_version: int) -> ConflictError:
     return error
 
 
+def touch(incident: Incident) -> None:
+    """Mark the incident changed (notes, ticks, roles) without bumping its edit version, so
+    live pages refresh but nobody's open edit form goes stale."""
+    incident.changed_at = timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(changed_at=incident.changed_at)
+
+
 def _save(incident: Incident, **fields: Any) -> None:
     """Write fields and bump the version, refusing if another save slipped in meanwhile (on
     SQLite there are no row locks, so the version check is the guard)."""
     fields["version"] = incident.version + 1
-    fields["updated_at"] = timezone.now()
+    fields["updated_at"] = fields["changed_at"] = timezone.now()
     if not Incident.objects.filter(pk=incident.pk, version=incident.version).update(**fields):
         raise _conflict(incident, incident.version)
     for name, value in fields.items():
@@ -272,8 +307,15 @@ def incident_mark_false_alarm(
             f"{incident.get_status_display()}."
         )
     now = now or timezone.now()
-    _save(incident, status=Status.FALSE_ALARM, false_alarm_note=note, closed_at=now)
+    _save(
+        incident,
+        status=Status.FALSE_ALARM,
+        false_alarm_note=note,
+        closed_at=now,
+        next_update_due_at=None,
+    )
     timers.cancel(RESPONSE_TIMER, incident.pk)
+    clocks.stop_clocks(incident)
     timeline.false_alarm(incident, actor, note=note, at=now)
     return incident
 
@@ -287,7 +329,7 @@ def _display(incident: Incident, field: str, value: Any) -> str:
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if field == "subtype":
-        from .taxonomy import SUBTYPE_LABELS
+        from ..taxonomy import SUBTYPE_LABELS
 
         return SUBTYPE_LABELS.get(value, value)
     if isinstance(value, Decimal):
@@ -371,9 +413,23 @@ def incident_update(
         )
         if incident.acknowledged_at is None and incident.is_active:
             timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
+        _tighten_update_cadence(incident, now or timezone.now())
     else:
         timeline.updated(incident, actor, changes=changes, at=now)
+    clocks.check_triggers(incident, now=now)
     return incident
+
+
+def _tighten_update_cadence(incident: Incident, now: datetime) -> None:
+    """A severity that needs more frequent updates brings the next one forward."""
+    cadence = SEVERITIES[incident.severity].update_cadence
+    if cadence is None:
+        return
+    due = now + cadence
+    if incident.next_update_due_at is None or incident.next_update_due_at > due:
+        incident.next_update_due_at = due
+        Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due)
+        clocks.schedule_update_reminders(incident)
 
 
 @transaction.atomic
@@ -401,11 +457,13 @@ def incident_change_status(
     incident: Incident,
     to: str,
     note: str,
+    followup: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Incident:
     """Move an incident along the spec's status transitions. Each transition records what it
-    requires (root cause, mitigation, resolution summary, ...) and stamps its milestone once."""
+    requires (root cause, mitigation, resolution summary, follow-up) and stamps its milestone
+    once; Resolved also needs the resolution checklist's verification items done or waived."""
     now = now or timezone.now()
     incident = _lock(incident, expected_version)
     transition = lifecycle.allowed(incident.status).get(to)
@@ -420,14 +478,27 @@ def incident_change_status(
     note = (note or "").strip()
     if not note:
         raise ApplicationError(f"{transition.note_label} is required.", field="note")
+    if len(note) > 5000:
+        raise ApplicationError(
+            f"{transition.note_label}: at most 5000 characters (it has {len(note)}).", field="note"
+        )
     old = incident.status
     fields: dict[str, Any] = {"status": to}
+    if transition.records:
+        fields[transition.records] = note
+    if to == Status.RESOLVED:
+        _check_verification_items(incident)
+        fields["next_update_due_at"] = None
+    if to == Status.CLOSED:
+        fields["followup"] = _check_followup(incident, followup)
     if transition.stamps and getattr(incident, transition.stamps) is None:
         fields[transition.stamps] = now
     if incident.acknowledged_at is None:
         fields["acknowledged_at"] = now
     if to == Status.INVESTIGATING and old == Status.RESOLVED:
-        fields["resolved_at"] = None
+        fields["resolved_at"] = None  # re-opened: the next resolution is the one that counts
+        cadence = SEVERITIES[incident.severity].update_cadence
+        fields["next_update_due_at"] = now + cadence if cadence else None
     _save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
     timeline.status_changed(
@@ -436,8 +507,44 @@ def incident_change_status(
         old=old,
         new=to,
         label=transition.note_label,
-        note=note,
+        note=note if not followup else f"{Followup(followup).label}. {note}",
         acknowledged="acknowledged_at" in fields,
         at=now,
     )
+    if incident.is_active:
+        clocks.schedule_update_reminders(incident)
+        clocks.check_triggers(incident, now=now)
+    else:
+        clocks.stop_clocks(incident)
     return incident
+
+
+def _check_verification_items(incident: Incident) -> None:
+    open_items = list(
+        IncidentChecklistItem.objects.filter(
+            checklist__incident=incident,
+            is_verification=True,
+            done_at__isnull=True,
+            waived_reason="",
+        ).values_list("text", flat=True)
+    )
+    if open_items:
+        raise ApplicationError(
+            "Before resolving, tick or waive (with a reason) the resolution checklist's "
+            "verification items: " + "; ".join(open_items) + ".",
+            field="to",
+            details=open_items,
+        )
+
+
+def _check_followup(incident: Incident, followup: str) -> str:
+    if followup not in Followup.values:
+        raise ApplicationError(
+            "Decide the follow-up: a post-mortem, or none (say why).", field="followup"
+        )
+    if followup == Followup.NONE and incident.severity in ("P1", "P2"):
+        raise ApplicationError(
+            f"A blameless post-mortem is required after every {incident.severity} incident.",
+            field="followup",
+        )
+    return followup

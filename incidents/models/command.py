@@ -1,0 +1,121 @@
+"""Incident command: roles, status updates, escalation triggers and key events."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ResponseRole(models.TextChoices):
+    COMMANDER = "commander", "Incident Commander"
+    TECHNICAL_LEAD = "technical_lead", "Technical Lead"
+    COMMUNICATIONS = "communications", "Communications Coordinator"
+    OPERATIONS = "operations", "Operations Coordinator"
+    SCRIBE = "scribe", "Scribe"
+
+
+class RoleAssignment(models.Model):
+    """Who holds a response role on an incident; one holder per role at a time. Released rows
+    stay as history."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.CharField(max_length=20, choices=ResponseRole.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["incident", "role", "-assigned_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "role"],
+                condition=models.Q(released_at__isnull=True),
+                name="one_holder_per_role",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.user} on {self.incident_id}"
+
+
+class Audience(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    PUBLIC = "public", "Public (status page)"
+
+
+class StatusUpdate(models.Model):
+    """The spec's status update template; numbered per incident."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="status_updates"
+    )
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16)
+    impact = models.TextField(max_length=2000)
+    actions = models.TextField(max_length=2000)
+    next_update_at = models.DateTimeField(null=True, blank=True)
+    audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.INTERNAL)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    posted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["incident", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "number"], name="update_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.heading
+
+    @property
+    def heading(self) -> str:
+        return (
+            f"Incident #{self.incident.reference} - {self.incident.title} - Update #{self.number}"
+        )
+
+
+class EscalationTrigger(models.Model):
+    """One of the spec's escalation triggers, fired at most once per incident."""
+
+    class Kind(models.TextChoices):
+        UNRESOLVED_30 = "unresolved_30m", "P1/P2 unresolved 30 minutes after declaration"
+        MULTIPLE_COMPONENTS = "multiple_components", "More than one component affected"
+        ROOT_CAUSE_UNKNOWN = "root_cause_unknown", "Root cause unknown after initial investigation"
+        SECURITY_PRIVACY = "security_privacy", "Security incident or data privacy concern"
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="escalations"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    fired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fired_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "kind"], name="trigger_once_per_incident")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.incident_id})"
+
+
+class KeyEvent(models.Model):
+    """A timeline event marked as key (it seeds the post-mortem timeline). Kept beside the
+    append-only event rather than in it."""
+
+    event = models.OneToOneField(
+        "incidents.TimelineEvent", on_delete=models.CASCADE, related_name="key_mark"
+    )
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"key: {self.event_id}"

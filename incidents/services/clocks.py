@@ -1,0 +1,165 @@
+"""The incident's clocks, kept as durable timers (DESIGN.md decision 3): the status-update
+reminders and the escalation triggers of the spec ("Escalation Triggers"). Called from the
+services inside their transactions, and by the timer handlers in incidents/timers.py."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from portal import notifications, roles, timers
+from portal.models import Notification
+
+from .. import timeline
+from ..models import ACTIVE_STATUSES, EscalationTrigger, Incident, ResponseRole, RoleAssignment
+
+UPDATE_SOON = "incidents.update_due_soon"
+UPDATE_OVERDUE = "incidents.update_overdue"
+ESCALATE_UNRESOLVED = "incidents.escalate_unresolved"
+ESCALATE_ROOT_CAUSE = "incidents.escalate_root_cause"
+REMIND_BEFORE = timedelta(minutes=5)
+UNRESOLVED_AFTER = timedelta(minutes=30)
+BOTH = (Notification.Channel.PORTAL, Notification.Channel.EMAIL)
+
+Trigger = EscalationTrigger.Kind
+
+
+def root_cause_window() -> timedelta:
+    return timedelta(minutes=settings.ESCALATION_ROOT_CAUSE_MINUTES)
+
+
+# --- status-update reminders ------------------------------------------------------------
+
+
+def schedule_update_reminders(incident: Incident) -> None:
+    """(Re)arm the two reminders for incident.next_update_due_at, or stop them."""
+    due = incident.next_update_due_at
+    if due is None or incident.status not in ACTIVE_STATUSES:
+        timers.cancel(UPDATE_SOON, incident.pk)
+        timers.cancel(UPDATE_OVERDUE, incident.pk)
+        return
+    timers.schedule(UPDATE_SOON, incident.pk, due - REMIND_BEFORE)
+    timers.schedule(UPDATE_OVERDUE, incident.pk, due)
+
+
+def _communicator(incident: Incident):
+    """The Communications Coordinator, or the Incident Commander when there is none."""
+    holders = {
+        a.role: a.user
+        for a in RoleAssignment.objects.filter(
+            incident=incident,
+            released_at__isnull=True,
+            role__in=[ResponseRole.COMMUNICATIONS, ResponseRole.COMMANDER],
+        ).select_related("user")
+    }
+    return holders.get(ResponseRole.COMMUNICATIONS) or holders.get(ResponseRole.COMMANDER)
+
+
+def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
+    """Timer handler: remind whoever communicates that an update is due soon / overdue.
+    The notification key holds the due time, so one due time is never reminded twice."""
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None or incident.status not in ACTIVE_STATUSES:
+        return False
+    due = incident.next_update_due_at
+    if due is None:
+        return False
+    person = _communicator(incident)
+    if person is None:
+        return False
+    when = "overdue" if overdue else "due in 5 minutes"
+    notifications.notify(
+        key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
+        reason="update_overdue" if overdue else "update_due_soon",
+        recipients=[person],
+        channels=BOTH,
+        subject=f"{incident.reference}: status update {when}",
+        body=(
+            f"The next status update for {incident.reference} ({incident.title}) was due at "
+            f"{timezone.localtime(due):%H:%M %Z}." if overdue else
+            f"The next status update for {incident.reference} ({incident.title}) is due at "
+            f"{timezone.localtime(due):%H:%M %Z}."
+        ),
+        url=incident.get_absolute_url(),
+        topic=f"incident:{incident.pk}",
+        now=now,
+    )  # fmt: skip
+    if overdue:
+        timeline.update_overdue(incident, due=due, reminded=person, at=now)
+    return True
+
+
+# --- escalation triggers ------------------------------------------------------------------
+
+
+def _managers():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(groups__name=roles.MANAGER))
+        .distinct()
+    )
+
+
+def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) -> bool:
+    """Flag the incident and notify the Manager group, once per incident and trigger."""
+    now = now or timezone.now()
+    _, created = EscalationTrigger.objects.get_or_create(
+        incident=incident, kind=kind, defaults={"fired_at": now}
+    )
+    if not created:
+        return False
+    label = EscalationTrigger.Kind(kind).label
+    timeline.escalation_triggered(incident, kind=kind, label=label, at=now)
+    notifications.notify(
+        key=f"escalation:{incident.pk}:{kind}",
+        reason="escalation",
+        recipients=_managers(),
+        channels=BOTH,
+        subject=f"Escalation: {incident.reference} ({incident.severity}) - {label}",
+        body=f"{incident.reference} {incident.title}\nTrigger: {label}\nStatus: "
+        f"{incident.get_status_display()}",
+        url=incident.get_absolute_url(),
+        topic=f"incident:{incident.pk}",
+        now=now,
+    )
+    return True
+
+
+def _involves_privacy(incident: Incident) -> bool:
+    return incident.type == "security" or incident.subtype == "data.data_exposure"
+
+
+def check_triggers(incident: Incident, *, now: datetime | None = None) -> None:
+    """The triggers that depend on what the incident is, checked on every change; and the
+    clocks of those that depend on time."""
+    if incident.status not in ACTIVE_STATUSES:
+        return
+    if incident.components.count() > 1:
+        fire_trigger(incident, Trigger.MULTIPLE_COMPONENTS, now=now)
+    if _involves_privacy(incident):
+        fire_trigger(incident, Trigger.SECURITY_PRIVACY, now=now)
+    if incident.severity in ("P1", "P2"):
+        timers.schedule(ESCALATE_UNRESOLVED, incident.pk, incident.declared_at + UNRESOLVED_AFTER)
+    if incident.identified_at is None:
+        timers.schedule(
+            ESCALATE_ROOT_CAUSE, incident.pk, incident.declared_at + root_cause_window()
+        )
+
+
+def escalate_on_time(incident_id: int, kind: str, *, now: datetime) -> bool:
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None or incident.status not in ACTIVE_STATUSES:
+        return False
+    if kind == Trigger.UNRESOLVED_30 and incident.severity not in ("P1", "P2"):
+        return False
+    if kind == Trigger.ROOT_CAUSE_UNKNOWN and incident.identified_at is not None:
+        return False
+    return fire_trigger(incident, kind, now=now)
+
+
+def stop_clocks(incident: Incident) -> None:
+    for kind in (UPDATE_SOON, UPDATE_OVERDUE, ESCALATE_UNRESOLVED, ESCALATE_ROOT_CAUSE):
+        timers.cancel(kind, incident.pk)

@@ -1,0 +1,173 @@
+"""Running the response: roles, notes, key events and checklists."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.errors import ApplicationError
+
+from .. import timeline
+from ..models import (
+    Incident,
+    IncidentChecklistItem,
+    KeyEvent,
+    ResponseRole,
+    RoleAssignment,
+    Status,
+    TimelineEvent,
+)
+from .core import _lock, touch
+
+READ_ONLY = (Status.CLOSED, Status.FALSE_ALARM)
+
+
+def _writable(incident: Incident, what: str) -> None:
+    if incident.status in READ_ONLY:
+        raise ApplicationError(
+            f"This incident is {incident.get_status_display().lower()}; {what} is no longer "
+            "possible."
+        )
+
+
+def current_holder(incident: Incident, role: str) -> RoleAssignment | None:
+    return (
+        RoleAssignment.objects.select_related("user")
+        .filter(incident=incident, role=role, released_at__isnull=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def role_assign(
+    *, actor, incident: Incident, role: str, user, now: datetime | None = None
+) -> RoleAssignment:
+    """Give a role to a person. One holder per role at a time: the previous holder is released.
+    Handing over command is the spec's "announce assumption of command" event."""
+    now = now or timezone.now()
+    incident = _lock(incident)
+    _writable(incident, "changing roles")
+    if role not in ResponseRole.values:
+        raise ApplicationError(f"Unknown role {role!r}.", field="role")
+    if user is None or not user.is_active:
+        raise ApplicationError(f"{user} is not an active user.", field="user")
+    label = ResponseRole(role).label
+    previous = current_holder(incident, role)
+    if previous is not None and previous.user_id == user.pk:
+        raise ApplicationError(f"{timeline.display_name(user)} is already {label}.", field="user")
+    if previous is not None:
+        RoleAssignment.objects.filter(pk=previous.pk).update(released_at=now)
+    assignment = RoleAssignment.objects.create(
+        incident=incident, role=role, user=user, assigned_by=actor, assigned_at=now
+    )
+    if role == ResponseRole.COMMANDER and previous is not None:
+        timeline.command_handover(incident, actor, previous=previous.user, new=user, at=now)
+    else:
+        timeline.role_assigned(
+            incident,
+            actor,
+            role=role,
+            label=label,
+            user=user,
+            previous=previous.user if previous else None,
+            at=now,
+        )
+    touch(incident)
+    return assignment
+
+
+@transaction.atomic
+def role_release(*, actor, incident: Incident, role: str, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    incident = _lock(incident)
+    _writable(incident, "changing roles")
+    if role == ResponseRole.COMMANDER:
+        raise ApplicationError(
+            "An incident always has a commander: hand command over to someone instead.",
+            field="role",
+        )
+    holder = current_holder(incident, role)
+    if holder is None:
+        raise ApplicationError(f"Nobody holds the {ResponseRole(role).label} role.", field="role")
+    RoleAssignment.objects.filter(pk=holder.pk).update(released_at=now)
+    timeline.role_released(
+        incident, actor, role=role, label=ResponseRole(role).label, user=holder.user, at=now
+    )
+    touch(incident)
+
+
+@transaction.atomic
+def incident_add_note(
+    *, actor, incident: Incident, text: str, tag: str = "", now: datetime | None = None
+) -> TimelineEvent:
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Write the note first.", field="text")
+    if len(text) > 5000:
+        raise ApplicationError(f"At most 5000 characters (it has {len(text)}).", field="text")
+    if tag not in timeline.NOTE_TAGS:
+        raise ApplicationError(f"Unknown tag {tag!r}.", field="tag")
+    incident = _lock(incident)
+    _writable(incident, "adding notes")
+    event = timeline.note(incident, actor, text=text, tag=tag, at=now)
+    touch(incident)
+    return event
+
+
+@transaction.atomic
+def event_mark_key(*, actor, event: TimelineEvent, key: bool = True) -> bool:
+    """Mark (or unmark) a timeline event as key; key events seed the post-mortem timeline.
+    The mark lives beside the event, which stays untouched."""
+    incident = _lock(event.incident)
+    if key:
+        _, created = KeyEvent.objects.get_or_create(event=event, defaults={"marked_by": actor})
+        changed = created
+    else:
+        changed = KeyEvent.objects.filter(event=event).delete()[0] > 0
+    if changed:
+        touch(incident)
+    return changed
+
+
+@transaction.atomic
+def checklist_item_set(
+    *, actor, item: IncidentChecklistItem, done: bool, now: datetime | None = None
+) -> IncidentChecklistItem:
+    """Tick or untick. Two people ticking the same item at once: one wins, the other is told."""
+    now = now or timezone.now()
+    incident = _lock(item.checklist.incident)
+    _writable(incident, "changing checklists")
+    items = IncidentChecklistItem.objects.filter(pk=item.pk)
+    if done:
+        changed = items.filter(done_at__isnull=True).update(done_at=now, done_by=actor)
+    else:
+        changed = items.filter(done_at__isnull=False).update(done_at=None, done_by=None)
+    if not changed:
+        state = "ticked" if done else "unticked"
+        raise ApplicationError(f"“{item.text}” is already {state}.")
+    item.refresh_from_db()
+    timeline.checklist_item(incident, actor, item=item, action="done" if done else "undone", at=now)
+    touch(incident)
+    return item
+
+
+@transaction.atomic
+def checklist_item_waive(
+    *, actor, item: IncidentChecklistItem, reason: str, now: datetime | None = None
+) -> IncidentChecklistItem:
+    """A verification item that cannot be done (say, no status page for an internal service)
+    is waived with a reason instead, so that the incident can be resolved."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why this item is waived.", field="reason")
+    if len(reason) > 500:
+        raise ApplicationError(f"At most 500 characters (it has {len(reason)}).", field="reason")
+    incident = _lock(item.checklist.incident)
+    _writable(incident, "changing checklists")
+    if not item.is_verification:
+        raise ApplicationError("Only verification items can be waived; tick or leave the rest.")
+    IncidentChecklistItem.objects.filter(pk=item.pk).update(waived_reason=reason)
+    item.refresh_from_db()
+    timeline.checklist_item(incident, actor, item=item, action="waived", reason=reason, at=now)
+    touch(incident)
+    return item
