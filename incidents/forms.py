@@ -5,13 +5,15 @@ from datetime import timedelta
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from .impact import RecoveryComplexity, Scope, Symptom, suggest_severity
-from .models import Component, Incident, Status
+from .models import Audience, Component, Followup, Incident, ResponseRole, Status
 from .services import assessment_from
 from .severity import SEVERITY_CHOICES
 from .taxonomy import SUBTYPE_CHOICES, TYPE_CHOICES, subtype_belongs
+from .timeline import NOTE_TAGS
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -249,3 +251,61 @@ class IncidentFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
         return cleaned
+
+
+class StatusChangeForm(forms.Form):
+    to = forms.ChoiceField(choices=Status.choices, label="Move to")
+    note = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    followup = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Followup.choices], label="Follow-up (to close)"
+    )
+
+
+class RoleAssignForm(forms.Form):
+    role = forms.ChoiceField(choices=ResponseRole.choices)
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.all())
+
+
+class RoleReleaseForm(forms.Form):
+    role = forms.ChoiceField(choices=ResponseRole.choices)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    tag = forms.ChoiceField(required=False, choices=list(NOTE_TAGS.items()))
+
+
+class StatusUpdateForm(forms.Form):
+    impact = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Affected services and user impact.",
+    )
+    actions = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Response actions in progress.",
+    )
+    audience = forms.ChoiceField(choices=Audience.choices, initial=Audience.INTERNAL)
+    next_update_at = forms.DateTimeField(
+        required=False,
+        widget=DateTimeLocalInput(),
+        label="Next update by",
+        help_text="Defaults to the severity's cadence; may be earlier.",
+    )
+
+
+class WaiveForm(forms.Form):
+    reason = forms.CharField(max_length=500)
+
+
+class ChecklistTickForm(forms.Form):
+    done = forms.TypedChoiceField(
+        choices=[("1", "done"), ("0", "undone")], coerce=lambda v: v == "1"
+    )
+
+
+class KeyForm(forms.Form):
+    key = forms.TypedChoiceField(
+        choices=[("1", "key"), ("0", "not key")], coerce=lambda v: v == "1"
+    )

@@ -140,3 +140,84 @@ def timeline(
     if not newest_first:
         events.reverse()
     return Timeline(events, total, newest_first)
+
+
+@dataclass
+class RoleSlot:
+    role: str
+    label: str
+    holder: object | None  # the User holding it, or None
+
+
+@dataclass
+class WarRoom:
+    """Everything the live incident page shows besides the timeline."""
+
+    roles: list[RoleSlot]
+    updates: list
+    escalations: list
+    failed_notifications: list
+    transitions: dict
+    assignable: list
+    key_event_ids: set[int]
+
+
+def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
+    from django.contrib.auth import get_user_model
+
+    from portal.models import Notification
+
+    from . import lifecycle
+    from .models import KeyEvent, ResponseRole, RoleAssignment
+
+    holders = {
+        a.role: a.user
+        for a in RoleAssignment.objects.filter(
+            incident=incident, released_at__isnull=True
+        ).select_related("user__profile")
+    }
+    roles = [RoleSlot(value, label, holders.get(value)) for value, label in ResponseRole.choices]
+    updates = list(incident.status_updates.select_related("posted_by__profile")[:10])
+    escalations = list(incident.escalations.all())
+    failed = list(
+        Notification.objects.filter(topic=f"incident:{incident.pk}", attempts__gt=0)
+        .exclude(status=Notification.Status.SENT)
+        .select_related("recipient__profile")[:20]
+    )
+    assignable = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__isnull=False)
+        .distinct()
+        .select_related("profile")
+        .order_by("username")
+    )
+    keys = set(KeyEvent.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    return WarRoom(
+        roles=roles,
+        updates=updates,
+        escalations=escalations,
+        failed_notifications=failed,
+        transitions=lifecycle.allowed(incident.status),
+        assignable=assignable,
+        key_event_ids=keys,
+    )
+
+
+def poll_state(reference: str, user) -> tuple | None:
+    """What a live page compares against: the incident's change stamp and the viewer's newest
+    in-portal notification. One indexed query (the notification is a subquery)."""
+    from django.db.models import Subquery
+
+    from portal.models import Notification
+
+    newest = (
+        Notification.objects.filter(recipient=user, channel=Notification.Channel.PORTAL)
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    return (
+        Incident.objects.filter(reference=reference)
+        .annotate(notice=Subquery(newest))
+        .values_list("changed_at", "notice")
+        .first()
+    )

@@ -15,3 +15,15 @@ urlpatterns = [
     path("<str:reference>/verify/", views.incident_verify, name="verify"),
     path("<str:reference>/false-alarm/", views.incident_false_alarm, name="false_alarm"),
 ]
+
+urlpatterns += [
+    path("<str:reference>/poll/", views.poll, name="poll"),
+    path("<str:reference>/status/", views.change_status, name="change_status"),
+    path("<str:reference>/roles/", views.assign_role, name="assign_role"),
+    path("<str:reference>/roles/release/", views.release_role, name="release_role"),
+    path("<str:reference>/notes/", views.add_note, name="add_note"),
+    path("<str:reference>/updates/", views.post_update, name="post_update"),
+    path("<str:reference>/events/<int:event_id>/key/", views.mark_key, name="mark_key"),
+    path("<str:reference>/checklist/<int:item_id>/", views.tick_item, name="tick_item"),
+    path("<str:reference>/checklist/<int:item_id>/waive/", views.waive_item, name="waive_item"),
+]

@@ -4,6 +4,8 @@ from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpResponse
 from django.utils import timezone
 
+SESSION_KEY = "portal_tz"
+
 
 class TimezoneMiddleware:
     """Shows every time in the viewer's zone (their profile setting); stored times are UTC."""
@@ -15,8 +17,12 @@ class TimezoneMiddleware:
         tzname = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            profile = getattr(user, "profile", None)
-            tzname = profile.time_zone if profile else None
+            # Kept in the session so that cheap requests (live polls) need no profile query.
+            tzname = request.session.get(SESSION_KEY)
+            if tzname is None:
+                profile = getattr(user, "profile", None)
+                tzname = profile.time_zone if profile else ""
+                request.session[SESSION_KEY] = tzname
         if tzname:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(tzname))

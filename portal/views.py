@@ -2,8 +2,9 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import notifications, services
 from .forms import ProfileForm
+from .middleware import SESSION_KEY
 
 
 @require_http_methods(["GET", "POST"])
@@ -11,7 +12,8 @@ def profile(request):
     current = services.profile_for(request.user)
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=current)
     if form.is_bound and form.is_valid():
-        services.profile_update(user=request.user, **form.cleaned_data)
+        profile = services.profile_update(user=request.user, **form.cleaned_data)
+        request.session[SESSION_KEY] = profile.time_zone
         messages.success(request, "Profile saved.")
         return redirect("profile")
     return render(
@@ -20,3 +22,18 @@ def profile(request):
         {"form": form, "teams": request.user.teams.all()},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@require_http_methods(["GET"])
+def notification_list(request):
+    return render(
+        request,
+        "portal/notifications.html",
+        {"notices": notifications.inbox(request.user)},
+    )
+
+
+@require_http_methods(["POST"])
+def notifications_read(request):
+    notifications.mark_all_read(request.user)
+    return redirect("notifications")

@@ -22,6 +22,8 @@ class Status(models.TextChoices):
 
 
 ACTIVE_STATUSES = (Status.TRIAGE, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+# Status updates are posted while the incident is worked on, and once at its resolution.
+UPDATABLE_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
 
 
 class Source(models.TextChoices):
@@ -135,6 +137,10 @@ class Incident(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def accepts_status_updates(self) -> bool:
+        return self.status in UPDATABLE_STATUSES
 
     @property
     def subtype_label(self) -> str:

@@ -14,8 +14,6 @@ from ..severity import SEVERITIES
 from . import clocks
 from .core import _lock, touch
 
-POSTABLE = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
-
 
 def default_next_update(incident: Incident, now: datetime) -> datetime | None:
     cadence = SEVERITIES[incident.severity].update_cadence
@@ -50,7 +48,7 @@ def status_update_post(
     if audience not in Audience.values:
         raise ApplicationError(f"Unknown audience {audience!r}.", field="audience")
     incident = _lock(incident)
-    if incident.status not in POSTABLE:
+    if not incident.accepts_status_updates:
         raise ApplicationError(
             f"Status updates are posted while an incident is being worked on or at its "
             f"resolution; this one is {incident.get_status_display()}."

@@ -40,3 +40,8 @@ def response_clock(incident, now):
         "overdue_by": now - incident.response_due_at,
         "remaining": incident.response_due_at - now,
     }
+
+
+@register.filter
+def in_set(value, collection) -> bool:
+    return value in collection

@@ -13,10 +13,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
 
-from . import exports, selectors, services
-from .forms import DeclareForm, EditForm, FalseAlarmForm, IncidentFilterForm
-from .models import Incident
-from .severity import SEVERITIES
+from .. import exports, selectors, services
+from ..forms import (
+    DeclareForm,
+    EditForm,
+    FalseAlarmForm,
+    IncidentFilterForm,
+    NoteForm,
+    StatusChangeForm,
+    StatusUpdateForm,
+)
+from ..models import Incident
+from ..severity import SEVERITIES
 
 VIEW = "incidents.view_incident"
 DECLARE = "incidents.add_incident"
@@ -133,20 +141,38 @@ def suggest_severity(request):
     )
 
 
-def _detail_context(request, incident: Incident, **extra) -> dict:
-    newest_first = request.GET.get("order") == "newest"
+def detail_context(request, incident: Incident, **extra) -> dict:
+    # The timeline order is a per-person preference that live refreshes and actions keep.
+    if request.GET.get("order") in ("newest", "oldest"):
+        request.session["timeline_order"] = request.GET["order"]
+    newest_first = request.session.get("timeline_order") == "newest"
     show_all = request.GET.get("all") == "1"
     timeline = selectors.timeline(
         incident, newest_first=newest_first, limit=None if show_all else selectors.TIMELINE_PAGE
     )
+    room = selectors.war_room(incident, [e.pk for e in timeline.events])
+    state = selectors.poll_state(incident.reference, request.user)
+    update_form = StatusUpdateForm(
+        initial={"audience": "public" if incident.severity in ("P1", "P2") else "internal"}
+    )
     return {
         "incident": incident,
         "timeline": timeline,
+        "room": room,
         "newest_first": newest_first,
         "false_alarm_form": FalseAlarmForm(),
+        "status_form": StatusChangeForm(),
+        "note_form": NoteForm(),
+        "update_form": update_form,
+        "poll_since": stamp(state[0]) if state else "0",
+        "poll_notice": str((state[1] if state else 0) or 0),
         "now": timezone.now(),
         **extra,
     }
+
+
+def stamp(value) -> str:
+    return str(int(value.timestamp() * 1_000_000)) if value else "0"
 
 
 @require_GET
@@ -157,7 +183,7 @@ def incident_detail(request, reference: str):
     return render(
         request,
         _partial(request, "incidents/detail.html", "timeline"),
-        _detail_context(request, incident),
+        detail_context(request, incident),
     )
 
 

@@ -1,0 +1,203 @@
+"""The war room's actions and its live poll. Every action is a plain form POST that redirects
+back to the incident (works without JavaScript); with htmx it answers with the page's live
+fragments swapped out-of-band, so the person acting sees the result at once."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.errors import ApplicationError
+
+from .. import selectors, services
+from ..forms import (
+    ChecklistTickForm,
+    KeyForm,
+    NoteForm,
+    RoleAssignForm,
+    RoleReleaseForm,
+    StatusChangeForm,
+    StatusUpdateForm,
+    WaiveForm,
+)
+from ..models import IncidentChecklistItem, TimelineEvent
+from .pages import VIEW, WORK, detail_context, stamp
+
+
+def live_response(request, reference: str, *, error: str = "", success: str = ""):
+    incident = selectors.incident_detail(reference)
+    context = detail_context(request, incident, oob=True, flash_error=error, flash_ok=success)
+    return render(request, "incidents/_live.html", context, status=422 if error else 200)
+
+
+def _done(request, reference: str, *, error: str = "", success: str = ""):
+    if request.htmx:
+        return live_response(request, reference, error=error, success=success)
+    if error:
+        messages.error(request, error)
+    elif success:
+        messages.success(request, success)
+    return redirect("incidents:detail", reference)
+
+
+def _form_error(form) -> str:
+    return " ".join(
+        f"{form.fields[f].label or f}: {e}" if f != "__all__" else str(e)
+        for f, errors in form.errors.items()
+        for e in errors
+    )
+
+
+def _run(request, reference: str, form, call, success: str):
+    """Validate the form, call the service, answer (redirect or live fragments)."""
+    if not form.is_valid():
+        return _done(request, reference, error=_form_error(form))
+    try:
+        call(form.cleaned_data)
+    except ApplicationError as error:
+        return _done(request, reference, error=error.message)
+    return _done(request, reference, success=success)
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def change_status(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    form = StatusChangeForm(request.POST)
+    return _run(
+        request,
+        reference,
+        form,
+        lambda d: services.incident_change_status(
+            actor=request.user,
+            incident=incident,
+            to=d["to"],
+            note=d["note"],
+            followup=d["followup"],
+        ),
+        "Status changed.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def assign_role(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    return _run(
+        request,
+        reference,
+        RoleAssignForm(request.POST),
+        lambda d: services.role_assign(
+            actor=request.user, incident=incident, role=d["role"], user=d["user"]
+        ),
+        "Role assigned.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def release_role(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    return _run(
+        request,
+        reference,
+        RoleReleaseForm(request.POST),
+        lambda d: services.role_release(actor=request.user, incident=incident, role=d["role"]),
+        "Role released.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def add_note(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    return _run(
+        request,
+        reference,
+        NoteForm(request.POST),
+        lambda d: services.incident_add_note(
+            actor=request.user, incident=incident, text=d["text"], tag=d["tag"] or ""
+        ),
+        "Note added.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def mark_key(request, reference: str, event_id: int):
+    event = get_object_or_404(TimelineEvent, pk=event_id, incident__reference=reference)
+    return _run(
+        request,
+        reference,
+        KeyForm(request.POST),
+        lambda d: services.event_mark_key(actor=request.user, event=event, key=d["key"]),
+        "Key events updated.",
+    )
+
+
+def _item(reference: str, item_id: int) -> IncidentChecklistItem:
+    return get_object_or_404(
+        IncidentChecklistItem.objects.select_related("checklist__incident"),
+        pk=item_id,
+        checklist__incident__reference=reference,
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def tick_item(request, reference: str, item_id: int):
+    item = _item(reference, item_id)
+    return _run(
+        request,
+        reference,
+        ChecklistTickForm(request.POST),
+        lambda d: services.checklist_item_set(actor=request.user, item=item, done=d["done"]),
+        "Checklist updated.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def waive_item(request, reference: str, item_id: int):
+    item = _item(reference, item_id)
+    return _run(
+        request,
+        reference,
+        WaiveForm(request.POST),
+        lambda d: services.checklist_item_waive(actor=request.user, item=item, reason=d["reason"]),
+        "Item waived.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def post_update(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    return _run(
+        request,
+        reference,
+        StatusUpdateForm(request.POST),
+        lambda d: services.status_update_post(
+            actor=request.user,
+            incident=incident,
+            impact=d["impact"],
+            actions=d["actions"],
+            audience=d["audience"],
+            next_update_at=d["next_update_at"],
+        ),
+        "Status update posted.",
+    )
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def poll(request, reference: str):
+    """Live refresh (DESIGN.md decision 7): nothing new costs one indexed query and a 204."""
+    state = selectors.poll_state(reference, request.user)
+    if state is None:
+        raise Http404("No such incident.")
+    changed_at, notice = state
+    if request.GET.get("since") == stamp(changed_at) and request.GET.get("n") == str(notice or 0):
+        return HttpResponse(status=204)
+    return live_response(request, reference)
