@@ -123,3 +123,20 @@ def login(client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Outside the integration tests, tasks queued after commit (outbox deliveries) run in the
+    test process instead of piling up in the shared broker. Integration tests use the broker
+    and a real worker."""
+    from portal.celery import app
+
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False

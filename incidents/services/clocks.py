@@ -70,7 +70,7 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
     if person is None:
         return False
     when = "overdue" if overdue else "due in 5 minutes"
-    notifications.notify(
+    created = notifications.notify(
         key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
         reason="update_overdue" if overdue else "update_due_soon",
         recipients=[person],
@@ -86,9 +86,9 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
         topic=f"incident:{incident.pk}",
         now=now,
     )  # fmt: skip
-    if overdue:
+    if overdue and created:
         timeline.update_overdue(incident, due=due, reminded=person, at=now)
-    return True
+    return bool(created)
 
 
 # --- escalation triggers ------------------------------------------------------------------

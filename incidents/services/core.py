@@ -470,7 +470,7 @@ def incident_change_status(
     if transition is None:
         targets = ", ".join(str(Status(t).label) for t in lifecycle.allowed(incident.status))
         raise ApplicationError(
-            f"A {incident.get_status_display()} incident cannot move to "
+            f"This incident is {incident.get_status_display()}; it cannot move to "
             f"{Status(to).label if to in Status.values else to}."
             + (f" It can move to: {targets}." if targets else ""),
             field="to",

@@ -1,0 +1,234 @@
+"""Status transitions (spec "Status Transition Criteria"), their requirements and milestones."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents import lifecycle, services
+from incidents.models import Followup, IncidentChecklistItem, Status
+from portal.errors import ApplicationError
+from portal.models import Timer
+
+S = Status
+ALL = list(Status.values)
+
+
+def move(incident, actor, to, note="because", **kw):
+    return services.incident_change_status(actor=actor, incident=incident, to=to, note=note, **kw)
+
+
+def tick_verification(incident, actor):
+    for item in IncidentChecklistItem.objects.filter(
+        checklist__incident=incident, is_verification=True
+    ):
+        services.checklist_item_set(actor=actor, item=item, done=True)
+
+
+def bring_to(incident, actor, status):
+    path = {
+        S.INVESTIGATING: [],
+        S.IDENTIFIED: [S.IDENTIFIED],
+        S.MONITORING: [S.IDENTIFIED, S.MONITORING],
+        S.RESOLVED: [S.IDENTIFIED, S.MONITORING, S.RESOLVED],
+        S.CLOSED: [S.IDENTIFIED, S.MONITORING, S.RESOLVED, S.CLOSED],
+    }[status]
+    for step in path:
+        if step == S.RESOLVED:
+            tick_verification(incident, actor)
+        move(incident, actor, step, followup=Followup.POSTMORTEM if step == S.CLOSED else "")
+        incident.refresh_from_db()
+    return incident
+
+
+ALLOWED = {
+    (S.INVESTIGATING, S.IDENTIFIED),
+    (S.INVESTIGATING, S.MONITORING),
+    (S.IDENTIFIED, S.MONITORING),
+    (S.IDENTIFIED, S.INVESTIGATING),
+    (S.MONITORING, S.RESOLVED),
+    (S.MONITORING, S.INVESTIGATING),
+    (S.RESOLVED, S.CLOSED),
+    (S.RESOLVED, S.INVESTIGATING),
+}
+FROM = [S.INVESTIGATING, S.IDENTIFIED, S.MONITORING, S.RESOLVED, S.CLOSED]
+
+
+def test_the_table_is_the_spec():
+    table = {(a, b) for a, targets in lifecycle.TRANSITIONS.items() for b in targets}
+    assert table == ALLOWED
+
+
+@pytest.mark.parametrize("start", FROM)
+@pytest.mark.parametrize("target", ALL)
+def test_every_transition_allowed_or_refused(declare, responder, start, target):
+    incident = bring_to(declare(), responder, start)
+    if start == S.MONITORING and target == S.RESOLVED:
+        tick_verification(incident, responder)
+    events = incident.events.count()
+    kwargs = {"followup": Followup.POSTMORTEM} if target == S.CLOSED else {}
+    if (start, target) in ALLOWED:
+        move(incident, responder, target, **kwargs)
+        incident.refresh_from_db()
+        assert incident.status == target
+        assert incident.events.latest("id").kind == "status_changed"
+    else:
+        with pytest.raises(ApplicationError, match="cannot move to"):
+            move(incident, responder, target, **kwargs)
+        incident.refresh_from_db()
+        assert incident.status == start
+        assert incident.events.count() == events
+
+
+def test_triage_and_false_alarm_have_no_generic_transitions(declare, responder):
+    triage = declare(start_in_triage=True)
+    with pytest.raises(ApplicationError, match="cannot move to"):
+        move(triage, responder, S.IDENTIFIED)
+
+
+@pytest.mark.parametrize(
+    ("target", "field", "label"),
+    [
+        (S.IDENTIFIED, "root_cause", "Root cause"),
+        (S.MONITORING, "mitigation", "Mitigation applied"),
+    ],
+)
+def test_each_transition_records_its_note(declare, responder, target, field, label):
+    incident = declare()
+    with pytest.raises(ApplicationError, match=f"{label} is required"):
+        move(incident, responder, target, note="  ")
+    move(incident, responder, target, note="The thing")
+    incident.refresh_from_db()
+    assert getattr(incident, field) == "The thing"
+
+
+def test_resolved_needs_summary_and_verification_items(declare, responder):
+    incident = bring_to(declare(), responder, S.MONITORING)
+    with pytest.raises(ApplicationError, match="Resolution summary is required"):
+        move(incident, responder, S.RESOLVED, note="")
+    with pytest.raises(ApplicationError) as err:
+        move(incident, responder, S.RESOLVED, note="All good")
+    assert "Verify all affected systems are stable" in err.value.message
+    incident.refresh_from_db()
+    assert incident.status == S.MONITORING and incident.resolved_at is None
+
+    stable, impact = IncidentChecklistItem.objects.filter(
+        checklist__incident=incident, is_verification=True
+    ).order_by("position")
+    services.checklist_item_set(actor=responder, item=stable, done=True)
+    with pytest.raises(ApplicationError, match="Confirm user impact is resolved"):
+        move(incident, responder, S.RESOLVED, note="All good")
+    services.checklist_item_waive(actor=responder, item=impact, reason="Internal tool, no users")
+    move(incident, responder, S.RESOLVED, note="All good")
+    incident.refresh_from_db()
+    assert incident.status == S.RESOLVED
+    assert incident.resolution_summary == "All good" and incident.resolved_at is not None
+
+
+def test_waiving_needs_a_reason_and_a_verification_item(declare, responder):
+    incident = declare()
+    items = IncidentChecklistItem.objects.filter(checklist__incident=incident)
+    with pytest.raises(ApplicationError, match="Say why"):
+        services.checklist_item_waive(
+            actor=responder, item=items.filter(is_verification=True).first(), reason=" "
+        )
+    with pytest.raises(ApplicationError, match="Only verification items"):
+        services.checklist_item_waive(
+            actor=responder, item=items.filter(is_verification=False).first(), reason="x"
+        )
+    assert not items.exclude(waived_reason="").exists()
+
+
+def test_closing_needs_the_follow_up_decided(declare, responder):
+    p2 = bring_to(declare(), responder, S.RESOLVED)
+    with pytest.raises(ApplicationError, match="Decide the follow-up"):
+        move(p2, responder, S.CLOSED, note="done")
+    with pytest.raises(ApplicationError, match="post-mortem is required after every P2"):
+        move(p2, responder, S.CLOSED, note="done", followup=Followup.NONE)
+    move(p2, responder, S.CLOSED, note="PM on Tuesday", followup=Followup.POSTMORTEM)
+    p2.refresh_from_db()
+    assert p2.followup == Followup.POSTMORTEM and p2.followup_note == "PM on Tuesday"
+    assert p2.closed_at is not None
+
+    p4 = declare(severity="P4", symptom="cosmetic", users_affected_percent=None)
+    p4 = bring_to(p4, responder, S.RESOLVED)
+    move(p4, responder, S.CLOSED, note="Cosmetic; fixed in the next release", followup="none")
+    p4.refresh_from_db()
+    assert p4.status == S.CLOSED and p4.followup == Followup.NONE
+
+
+def test_reopen_and_milestones_stamped_once(declare, responder):
+    incident = declare()
+    t0 = timezone.now()
+    move(incident, responder, S.IDENTIFIED, now=t0)
+    incident.refresh_from_db()
+    move(incident, responder, S.INVESTIGATING, note="Not that after all", now=t0 + timedelta(1))
+    move(incident, responder, S.IDENTIFIED, note="Really this", now=t0 + timedelta(2))
+    incident.refresh_from_db()
+    assert incident.identified_at == t0  # the first identification counts
+    assert incident.root_cause == "Really this"
+
+    move(incident, responder, S.MONITORING, note="Rolled back")
+    tick_verification(incident, responder)
+    move(incident, responder, S.RESOLVED, note="Stable")
+    incident.refresh_from_db()
+    first_resolution = incident.resolved_at
+    assert incident.next_update_due_at is None
+    assert not Timer.objects.filter(object_id=incident.pk, state="pending").exists()
+    move(incident, responder, S.INVESTIGATING, note="It came back")
+    incident.refresh_from_db()
+    assert incident.status == S.INVESTIGATING and incident.resolved_at is None
+    assert incident.next_update_due_at is not None  # P2 cadence again
+    assert Timer.objects.filter(
+        object_id=incident.pk, state="pending", kind="incidents.update_overdue"
+    ).exists()
+    assert first_resolution is not None
+    assert incident.events.latest("id").params["note_label"] == "Reason for re-opening"
+
+
+def test_milestone_durations(declare, responder):
+    t0 = timezone.now()
+    incident = declare(now=t0, detected_at=t0 - timedelta(minutes=5))
+    move(incident, responder, S.IDENTIFIED, now=t0 + timedelta(minutes=10))
+    move(incident, responder, S.MONITORING, now=t0 + timedelta(minutes=20))
+    tick_verification(incident, responder)
+    move(incident, responder, S.RESOLVED, now=t0 + timedelta(minutes=50))
+    incident.refresh_from_db()
+    assert incident.time_to_acknowledge == timedelta(minutes=5)
+    assert incident.time_to_mitigate == timedelta(minutes=25)
+    assert incident.time_to_resolve == timedelta(minutes=55)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_status_changes_at_once_one_wins(declare, responder, make_user):
+    import threading
+
+    from django.db import connection
+
+    incident = declare()
+    other = make_user("otto", "Responder")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def change(actor, to):
+        try:
+            barrier.wait()
+            services.incident_change_status(
+                actor=actor, incident=incident, to=to, note="x", expected_version=1
+            )
+            outcomes.append("ok")
+        except ApplicationError as error:
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=change, args=(responder, S.IDENTIFIED)),
+        threading.Thread(target=change, args=(other, S.MONITORING)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ConflictError", "ok"]
+    assert incident.events.filter(kind="status_changed").count() == 1
