@@ -12,6 +12,7 @@ from .models import (
     Incident,
     IncidentChecklist,
     IncidentChecklistItem,
+    RoleAssignment,
     Status,
     TimelineEvent,
 )
@@ -44,9 +45,10 @@ class SeverityColumn:
 @dataclass
 class Dashboard:
     columns: list[SeverityColumn]
-    mine: list[Incident]
+    mine: list[Incident]  # declared by the viewer or holding a role on it
     active_count: int
     breached_count: int
+    overdue_count: int
     now: datetime
 
 
@@ -56,13 +58,19 @@ def dashboard(user) -> Dashboard:
         SeverityColumn(level, [i for i in active if i.severity == code])
         for code, level in SEVERITIES.items()
     ]
-    mine = [i for i in active if i.declared_by_id == user.pk]
+    commanding = set(
+        RoleAssignment.objects.filter(
+            user=user, released_at__isnull=True, incident__status__in=ACTIVE_STATUSES
+        ).values_list("incident_id", flat=True)
+    )
+    mine = [i for i in active if i.declared_by_id == user.pk or i.pk in commanding]
     now = timezone.now()
     # Waiting for a response right now; those acknowledged late are history, not an alarm.
     breached = sum(
         1 for i in active if i.response_state(now) == "breached" and not i.acknowledged_at
     )
-    return Dashboard(columns, mine, len(active), breached, now)
+    overdue = sum(1 for i in active if i.update_state(now) == "overdue")
+    return Dashboard(columns, mine, len(active), breached, overdue, now)
 
 
 def _day_start(day: date) -> datetime:
@@ -215,9 +223,10 @@ def poll_state(reference: str, user) -> tuple | None:
         .order_by("-id")
         .values("id")[:1]
     )
-    return (
+    rows = (
         Incident.objects.filter(reference=reference)
+        .order_by()
         .annotate(notice=Subquery(newest))
-        .values_list("changed_at", "notice")
-        .first()
+        .values_list("changed_at", "notice")[:1]
     )
+    return next(iter(rows), None)

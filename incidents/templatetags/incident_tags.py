@@ -45,3 +45,27 @@ def response_clock(incident, now):
 @register.filter
 def in_set(value, collection) -> bool:
     return value in collection
+
+
+@register.simple_tag
+def update_badge(incident, now):
+    """The status-update clock: unmistakable when overdue."""
+    state = incident.update_state(now)
+    if state == "overdue":
+        return format_html(
+            '<span class="badge update-overdue" data-update="overdue">'
+            "UPDATE OVERDUE · {} late</span>",
+            _short(now - incident.next_update_due_at),
+        )
+    if state == "soon":
+        return format_html(
+            '<span class="badge text-bg-warning" data-update="soon">Update due in {}</span>',
+            _short(incident.next_update_due_at - now),
+        )
+    return ""
+
+
+def _short(delta) -> str:
+    from portal.templatetags.portal_tags import duration
+
+    return duration(delta)

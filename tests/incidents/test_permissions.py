@@ -17,9 +17,28 @@ def incident(declare):
 
 def urls(ref):
     """(method, url, roles allowed, the exact status an allowed role gets)."""
+    from incidents.models import IncidentChecklistItem, TimelineEvent
+
     work = {"responder", "manager", "admin"}
     page = reverse("incidents:detail", args=[ref])
+    item = IncidentChecklistItem.objects.filter(checklist__incident__reference=ref).first()
+    event = TimelineEvent.objects.filter(incident__reference=ref).first()
+
+    def war_room(name, *args):
+        # Empty POSTs: refused with a message on the incident page, nothing written.
+        return ("post", reverse(f"incidents:{name}", args=[ref, *args]), work, page)
+
     return [
+        ("get", reverse("incidents:poll", args=[ref]), work, 200),
+        war_room("change_status"),
+        war_room("assign_role"),
+        war_room("release_role"),
+        war_room("add_note"),
+        war_room("post_update"),
+        war_room("mark_key", event.pk),
+        war_room("tick_item", item.pk),
+        war_room("waive_item", item.pk),
+        ("get", reverse("notifications"), {"norole", "responder", "manager", "admin"}, 200),
         ("get", reverse("dashboard"), work, 200),
         ("get", reverse("incidents:list"), work, 200),
         ("get", reverse("incidents:declare"), work, 200),

@@ -1,0 +1,182 @@
+"""The war room's endpoints: plain POST (redirect) and htmx (live fragments), bad input, and
+the live poll."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import (
+    IncidentChecklistItem,
+    KeyEvent,
+    RoleAssignment,
+    StatusUpdate,
+    TimelineEvent,
+)
+from portal.models import Notification
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def rc(client, responder):
+    client.force_login(responder)
+    return client
+
+
+@pytest.fixture
+def incident(declare):
+    return declare()
+
+
+def url(name, incident, *args):
+    return reverse(f"incidents:{name}", args=[incident.reference, *args])
+
+
+def rows():
+    return (
+        TimelineEvent.objects.count(),
+        StatusUpdate.objects.count(),
+        RoleAssignment.objects.count(),
+        KeyEvent.objects.count(),
+        IncidentChecklistItem.objects.exclude(done_at=None).count(),
+    )
+
+
+def test_note_plain_post_redirects_and_htmx_returns_live_fragments(rc, incident):
+    response = rc.post(url("add_note", incident), {"text": "CPU at 100%", "tag": "finding"})
+    assert response.status_code == 302 and response["Location"] == incident.get_absolute_url()
+    response = rc.post(
+        url("add_note", incident), {"text": "Rolled back", "tag": "action"}, headers=HX
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    for oob in ('id="timeline"', 'id="roles"', 'id="checklists"', 'id="updates"', 'id="bell"'):
+        assert oob in html
+    assert html.count('hx-swap-oob="true"') >= 7
+    assert "Rolled back" in html and "CPU at 100%" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("add_note", {"text": "", "tag": ""}, "This field is required"),
+        ("add_note", {"text": "x", "tag": "gossip"}, "Select a valid choice"),
+        ("post_update", {"impact": "", "actions": "a", "audience": "public"}, "required"),
+        ("post_update", {"impact": "i", "actions": "a", "audience": "x"}, "Select a valid choice"),
+        (
+            "post_update",
+            {"impact": "i", "actions": "a", "audience": "public", "next_update_at": "soon"},
+            "Enter a valid date/time",
+        ),
+        ("change_status", {"to": "resolved", "note": "x"}, "cannot move to Resolved"),
+        ("change_status", {"to": "identified", "note": ""}, "This field is required"),
+        ("assign_role", {"role": "scribe", "user": "99999"}, "Select a valid choice"),
+        ("assign_role", {"role": "chef", "user": "1"}, "Select a valid choice"),
+        ("release_role", {"role": "scribe"}, "Nobody holds"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_writes_nothing(rc, incident, name, data, message):
+    before = rows()
+    response = rc.post(url(name, incident), data, headers=HX)
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert 'data-testid="flash-error"' in response.content.decode()
+    assert rows() == before
+    # Without JavaScript the same error arrives as a message after the redirect.
+    plain = rc.post(url(name, incident), data, follow=True)
+    assert message in plain.content.decode()
+    assert rows() == before
+
+
+def test_post_update_role_tick_key_and_status_through_the_views(rc, incident, make_user):
+    ida = make_user("ida", "Responder")
+    assert (
+        rc.post(url("assign_role", incident), {"role": "scribe", "user": ida.pk}).status_code == 302
+    )
+    rc.post(
+        url("post_update", incident),
+        {"impact": "EU search down", "actions": "Failing over", "audience": "public"},
+    )
+    item = IncidentChecklistItem.objects.filter(checklist__incident=incident).first()
+    rc.post(url("tick_item", incident, item.pk), {"done": "1"})
+    note = services.incident_add_note(actor=ida, incident=incident, text="Found it")
+    rc.post(url("mark_key", incident, note.pk), {"key": "1"})
+    rc.post(url("change_status", incident), {"to": "identified", "note": "Bad index"})
+    incident.refresh_from_db()
+    assert incident.status == "identified" and incident.root_cause == "Bad index"
+    assert StatusUpdate.objects.get().audience == "public"
+    assert RoleAssignment.objects.get(role="scribe").user == ida
+    assert KeyEvent.objects.get().event == note
+    item.refresh_from_db()
+    assert item.done_at is not None
+    page = rc.get(incident.get_absolute_url()).content.decode()
+    assert "Update #1" in page and "key-star on" in page
+
+
+def test_items_and_events_of_another_incident_are_404(rc, declare):
+    a, b = declare(), declare()
+    item_b = IncidentChecklistItem.objects.filter(checklist__incident=b).first()
+    event_b = b.events.first()
+    assert rc.post(url("tick_item", a, item_b.pk), {"done": "1"}).status_code == 404
+    assert rc.post(url("mark_key", a, event_b.pk), {"key": "1"}).status_code == 404
+    assert rc.get(reverse("incidents:poll", args=["INC-1999-0001"])).status_code == 404
+
+
+def poll(client, incident, since, n):
+    return client.get(url("poll", incident), {"since": since, "n": n}, headers=HX)
+
+
+def test_poll_with_nothing_new_is_one_query_and_no_body(rc, incident, responder):
+    page = rc.get(incident.get_absolute_url())
+    since, n = page.context["poll_since"], page.context["poll_notice"]
+    poll(rc, incident, since, n)  # warm the session
+    with CaptureQueriesContext(connection) as ctx:
+        response = poll(rc, incident, since, n)
+    assert response.status_code == 204 and response.content == b""
+    ours = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if "django_session" not in q["sql"] and 'FROM "auth_user"' not in q["sql"]
+    ]
+    assert len(ours) == 1, ours
+    assert "incidents_incident" in ours[0] and ours[0].lstrip().startswith("SELECT")
+    assert not [q for q in ctx.captured_queries if not q["sql"].lstrip().startswith("SELECT")]
+
+
+def test_poll_returns_fragments_when_something_changed(rc, incident, responder, make_user):
+    page = rc.get(incident.get_absolute_url())
+    since, n = page.context["poll_since"], page.context["poll_notice"]
+    other = make_user("otto", "Responder")
+    services.incident_add_note(actor=other, incident=incident, text="Seen from elsewhere")
+    response = poll(rc, incident, since, n)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Seen from elsewhere" in html and 'id="poller"' in html
+    assert f"since={since}" not in html  # the new poller carries the new stamp
+    # A new in-portal notification for the viewer alone also wakes the poll.
+    page = rc.get(incident.get_absolute_url())
+    since, n = page.context["poll_since"], page.context["poll_notice"]
+    Notification.objects.create(
+        idempotency_key="t", reason="test", recipient=responder, channel="portal",
+        subject="Hello", status="sent",
+    )  # fmt: skip
+    assert poll(rc, incident, since, n).status_code == 200
+
+
+def test_countdown_and_overdue_on_page_dashboard_and_list(rc, declare):
+    now = timezone.now()
+    late = declare(
+        severity="P1", severity_reason="x", title="Late one", now=now - timedelta(hours=1)
+    )
+    page = rc.get(late.get_absolute_url()).content.decode()
+    assert 'data-countdown="' in page and "OVERDUE" in page
+    board = rc.get(reverse("dashboard")).content.decode()
+    assert "UPDATE OVERDUE" in board and "1 status update overdue" in board
+    listing = rc.get(reverse("incidents:list")).content.decode()
+    assert "UPDATE OVERDUE" in listing
