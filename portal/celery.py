@@ -20,7 +20,7 @@ app.conf.update(
     task_ignore_result=True,
     task_time_limit=120,
     task_soft_time_limit=100,
-    task_default_queue="default",
+    task_default_queue=os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "default"),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",

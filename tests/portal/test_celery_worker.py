@@ -52,9 +52,10 @@ class CeleryProcesses:
                 )
             )
 
-    def worker(self) -> None:
+    def worker(self, extra_queues: list[str] | None = None) -> None:
+        queues = ",".join([self.queue, *(extra_queues or [])])
         self._start(
-            "worker", "--pool=solo", "--concurrency=1", f"--queues={self.queue}",
+            "worker", "--pool=solo", "--concurrency=1", f"--queues={queues}",
             "--loglevel=INFO", f"--hostname=test-{self.queue}@%h",
         )  # fmt: skip
 

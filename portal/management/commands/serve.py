@@ -10,6 +10,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from portal.celery import app as celery_app
+
 
 class Command(BaseCommand):
     help = "Serve the portal with its Celery worker and beat (development)."
@@ -24,7 +26,8 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
             "worker": [
                 python, "-m", "celery", "-A", "portal", "worker",
-                "--loglevel=INFO", f"--queues=default,{settings.CELERY_TIMERS_QUEUE}",
+                "--loglevel=INFO",
+                f"--queues={celery_app.conf.task_default_queue},{settings.CELERY_TIMERS_QUEUE}",
                 "--concurrency=2",
                 "--hostname=worker@%h",
             ],

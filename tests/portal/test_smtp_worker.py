@@ -1,0 +1,92 @@
+"""Integration: a status-update reminder travels timer -> sweep (real Celery worker and beat,
+through the configured broker) -> outbox -> delivery task -> a real SMTP server."""
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.utils import timezone
+
+from incidents.models import Incident
+from portal.models import Notification
+from tests.portal.test_celery_worker import CeleryProcesses
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            {
+                "to": envelope.rcpt_tos,
+                "data": envelope.content.decode("utf8", errors="replace"),
+            }
+        )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def test_overdue_reminder_is_emailed_once_through_a_real_worker(
+    declare, make_user, smtp_server, tmp_path
+):
+    inbox, port = smtp_server
+    cleo = make_user("cleo", "Responder")
+    cleo.email = "cleo@example.org"
+    cleo.save()
+    past = timezone.now() - timedelta(hours=1)
+    incident = declare(
+        actor=cleo, severity="P1", severity_reason="checkout", now=past, title="Checkout down"
+    )
+    assert Incident.objects.get(pk=incident.pk).next_update_due_at < timezone.now()
+
+    celery = CeleryProcesses(tmp_path)
+    celery.env["EMAIL_URL"] = f"smtp://127.0.0.1:{port}"
+    celery.env["DEFAULT_FROM_EMAIL"] = "incidents@example.org"
+    # The worker also serves the default queue, where the delivery tasks go.
+    celery.env["CELERY_TASK_DEFAULT_QUEUE"] = f"default-{celery.queue}"
+    try:
+        celery.worker(extra_queues=[f"default-{celery.queue}"])
+        celery.beat()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(inbox.messages) < 2:
+            time.sleep(0.25)
+        time.sleep(3)  # a few more sweeps: nothing may arrive twice
+    finally:
+        celery.stop()
+    log = celery.log()[-3000:]
+    subjects = sorted(
+        line.split(":", 1)[1].strip()
+        for m in inbox.messages
+        for line in m["data"].splitlines()
+        if line.startswith("Subject:")
+    )
+    ref = incident.reference
+    assert subjects == [
+        f"{ref}: status update due in 5 minutes",
+        f"{ref}: status update overdue",
+    ], log
+    assert all(m["to"] == ["cleo@example.org"] for m in inbox.messages)
+    assert incident.get_absolute_url() in inbox.messages[0]["data"]
+    assert set(Notification.objects.filter(channel="email").values_list("status", flat=True)) == {
+        "sent"
+    }
+    assert incident.events.filter(kind="update_overdue").count() == 1
