@@ -26,9 +26,21 @@ from ..models import IncidentChecklistItem, TimelineEvent
 from .pages import VIEW, WORK, detail_context, stamp
 
 
-def live_response(request, reference: str, *, error: str = "", success: str = ""):
+def live_response(
+    request, reference: str, *, error: str = "", success: str = "", known_status: str = ""
+):
+    """The page's live fragments, swapped out-of-band. The action buttons and forms are
+    swapped only when the status they depend on changed (or for the person acting), so that
+    a form someone is filling in is not wiped by another person's note."""
     incident = selectors.incident_detail(reference)
-    context = detail_context(request, incident, oob=True, flash_error=error, flash_ok=success)
+    context = detail_context(
+        request,
+        incident,
+        oob=True,
+        flash_error=error,
+        flash_ok=success,
+        with_actions=known_status != incident.status,
+    )
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
 
 
@@ -204,4 +216,4 @@ def poll(request, reference: str):
         return HttpResponse(status=204)
     if not request.user.has_perm(VIEW):
         raise PermissionDenied
-    return live_response(request, reference)
+    return live_response(request, reference, known_status=request.GET.get("s", ""))

@@ -129,7 +129,8 @@ def test_items_and_events_of_another_incident_are_404(rc, declare):
 
 
 def poll(client, incident, since, n):
-    return client.get(url("poll", incident), {"since": since, "n": n}, headers=HX)
+    params = {"since": since, "n": n, "s": incident.status}
+    return client.get(url("poll", incident), params, headers=HX)
 
 
 def test_poll_with_nothing_new_is_one_query_and_no_body(rc, incident, responder):
@@ -159,6 +160,9 @@ def test_poll_returns_fragments_when_something_changed(rc, incident, responder, 
     html = response.content.decode()
     assert "Seen from elsewhere" in html and 'id="poller"' in html
     assert f"since={since}" not in html  # the new poller carries the new stamp
+    assert 'id="actions"' not in html  # same status: the forms people type in stay
+    changed = rc.get(url("poll", incident), {"since": since, "n": n, "s": "triage"}, headers=HX)
+    assert 'id="actions"' in changed.content.decode()
     # A new in-portal notification for the viewer alone also wakes the poll.
     page = rc.get(incident.get_absolute_url())
     since, n = page.context["poll_since"], page.context["poll_notice"]
