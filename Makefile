@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test setup install lint format clean bench
+.PHONY: run test setup install lint format clean bench bench-poll
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 or newer is required (python3.11, python3.12 or python3 >= 3.11)"; exit 1; fi
@@ -42,6 +42,9 @@ test: $(STAMP) var lint
 
 bench: $(STAMP) var
 	$(PY) tests/bench/bench_pages.py
+
+bench-poll: $(STAMP) var
+	$(PY) tests/bench/bench_poll.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

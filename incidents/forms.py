@@ -124,6 +124,13 @@ class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
         label="Suspected problem: start in Triage",
         help_text="Someone verifies it or closes it as a false alarm.",
     )
+    commander = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, groups__isnull=False).distinct(),
+        required=False,
+        label="Incident Commander",
+        help_text="You, unless you name someone else.",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     field_order = [
         "title",
@@ -133,14 +140,19 @@ class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
         "components",
         "detected_at",
         "start_in_triage",
+        "commander",
         *ImpactFields.IMPACT_NAMES,
         "severity",
         "severity_reason",
     ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["commander"].initial = user.pk if user is not None else None
+        self.fields["commander"].label_from_instance = lambda u: getattr(
+            getattr(u, "profile", None), "name", u.get_username()
+        )
         self.helper = self._helper()
 
     def clean_detected_at(self):

@@ -92,7 +92,7 @@ def incident_export(request):
 @require_http_methods(["GET", "POST"])
 @permission_required(DECLARE, raise_exception=True)
 def incident_declare(request):
-    form = DeclareForm(request.POST if request.method == "POST" else None)
+    form = DeclareForm(request.POST if request.method == "POST" else None, user=request.user)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
@@ -107,6 +107,7 @@ def incident_declare(request):
                 components=list(data["components"]),
                 detected_at=data["detected_at"],
                 start_in_triage=data["start_in_triage"],
+                commander=data["commander"],
                 **form.impact_data(),
             )
         except ApplicationError as error:

@@ -339,3 +339,13 @@ def test_long_timeline_shows_the_latest_events_and_a_show_all_link(rc, declare, 
     assert len(everything.events) == 105 and everything.events[0].kind == "declared"
     newest = rc.get(incident.get_absolute_url(), {"order": "newest"}).context["timeline"]
     assert newest.events[0].params["changes"]["Title"][1] == "T103"
+
+
+def test_declare_names_another_commander(rc, make_user):
+    ida = make_user("ida", "Responder")
+    page = rc.get(reverse("incidents:declare"))
+    assert page.context["form"]["commander"].value() == page.context["user"].pk
+    rc.post(reverse("incidents:declare"), declare_payload(commander=ida.pk))
+    from incidents.models import RoleAssignment
+
+    assert RoleAssignment.objects.get(role="commander").user == ida
