@@ -140,3 +140,30 @@ def _celery_in_process(request):
         yield
     finally:
         app.conf.task_always_eager = False
+
+
+def race(*calls):
+    """Run the calls at the same moment in threads, each on its own database connection, and
+    return what each returned, or the exception it raised, in order."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except Exception as exc:  # the outcome under test, reported to the caller
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

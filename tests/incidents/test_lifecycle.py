@@ -9,6 +9,7 @@ from incidents import lifecycle, services
 from incidents.models import Followup, IncidentChecklistItem, Status
 from portal.errors import ApplicationError
 from portal.models import Timer
+from tests.conftest import race
 
 S = Status
 ALL = list(Status.values)
@@ -201,34 +202,16 @@ def test_milestone_durations(declare, responder):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_status_changes_at_once_one_wins(declare, responder, make_user):
-    import threading
-
-    from django.db import connection
 
     incident = declare()
     other = make_user("otto", "Responder")
-    barrier = threading.Barrier(2)
-    outcomes = []
 
     def change(actor, to):
-        try:
-            barrier.wait()
-            services.incident_change_status(
-                actor=actor, incident=incident, to=to, note="x", expected_version=1
-            )
-            outcomes.append("ok")
-        except ApplicationError as error:
-            outcomes.append(type(error).__name__)
-        finally:
-            connection.close()
+        return lambda: services.incident_change_status(
+            actor=actor, incident=incident, to=to, note="x", expected_version=1
+        )
 
-    threads = [
-        threading.Thread(target=change, args=(responder, S.IDENTIFIED)),
-        threading.Thread(target=change, args=(other, S.MONITORING)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(change(responder, S.IDENTIFIED), change(other, S.MONITORING))
+    outcomes = [type(r).__name__ if isinstance(r, Exception) else "ok" for r in results]
     assert sorted(outcomes) == ["ConflictError", "ok"]
     assert incident.events.filter(kind="status_changed").count() == 1

@@ -1,18 +1,17 @@
 """Status-update reminders, escalation triggers and the notification outbox, driven through the
 real timer sweep (Celery is not needed to prove the rules; test_smtp_worker does the wire)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from incidents import services
 from incidents.models import EscalationTrigger, Status
 from portal import notifications, roles, timers
 from portal.models import Notification
+from tests.conftest import race
 
 PORTAL, EMAIL = Notification.Channel.PORTAL, Notification.Channel.EMAIL
 
@@ -86,20 +85,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(declare, make_user):
         declare(actor=rita, severity="P1", severity_reason="x", title=f"I{i}") for i in range(5)
     ]
     due = max(i.next_update_due_at for i in incidents)
-    barrier = threading.Barrier(2)
-
-    def sweep():
-        try:
-            barrier.wait()
-            timers.sweep(due + timedelta(seconds=1))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(*[lambda: timers.sweep(due + timedelta(seconds=1))] * 2)
     # 5 incidents x (soon + overdue) x (portal + email)
     assert Notification.objects.count() == 20
     for incident in incidents:

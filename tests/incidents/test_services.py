@@ -1,8 +1,6 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from incidents import services
@@ -15,6 +13,7 @@ from incidents.models import (
 )
 from portal.errors import ApplicationError, ConflictError
 from portal.models import Timer
+from tests.conftest import race
 
 
 def response_timer(incident):
@@ -277,29 +276,16 @@ def test_two_concurrent_edits_one_wins(declare, responder, make_user):
     """Two requests race on the same version: exactly one saves; the other gets a conflict."""
     incident = declare()
     bea = make_user("bea", "Responder")
-    barrier = threading.Barrier(2)
-    outcomes = []
 
     def edit(actor, title):
-        try:
-            barrier.wait()
-            services.incident_update(
-                actor=actor, incident=incident, expected_version=1, title=title
-            )
-            outcomes.append("saved")
-        except ConflictError:
-            outcomes.append("conflict")
-        finally:
-            connection.close()
+        return lambda: services.incident_update(
+            actor=actor, incident=incident, expected_version=1, title=title
+        )
 
-    threads = [
-        threading.Thread(target=edit, args=(responder, "A")),
-        threading.Thread(target=edit, args=(bea, "B")),
+    outcomes = [
+        "conflict" if isinstance(r, ConflictError) else "saved"
+        for r in race(edit(responder, "A"), edit(bea, "B"))
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
     assert sorted(outcomes) == ["conflict", "saved"]
     incident.refresh_from_db()
     assert incident.version == 2

@@ -1,13 +1,12 @@
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from incidents.models import TimelineEvent
 from portal import timers
 from portal.models import SweepStatus, Timer
+from tests.conftest import race
 
 CALLS: list[int] = []
 
@@ -114,21 +113,7 @@ def test_two_sweeps_at_once_fire_each_timer_exactly_once():
     now = timezone.now()
     for i in range(40):
         Timer.objects.create(kind="tests.record", object_id=100 + i, due_at=now)
-    barrier = threading.Barrier(2)
-    results = []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(timers.sweep(now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(lambda: timers.sweep(now), lambda: timers.sweep(now))
     assert sum(r["fired"] for r in results) == 40
     assert sorted(CALLS) == list(range(100, 140))
     assert Timer.objects.filter(state=Timer.State.FIRED).count() == 40
