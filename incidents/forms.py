@@ -266,6 +266,8 @@ class IncidentFilterForm(forms.Form):
 
 
 class StatusChangeForm(forms.Form):
+    # The status the person saw: if someone else moved the incident meanwhile, refuse.
+    from_status = forms.ChoiceField(choices=Status.choices, widget=forms.HiddenInput)
     to = forms.ChoiceField(choices=Status.choices, label="Move to")
     note = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
     followup = forms.ChoiceField(

@@ -33,7 +33,7 @@ SORTS = {
 
 
 def _with_related(qs: QuerySet[Incident]) -> QuerySet[Incident]:
-    return qs.select_related("declared_by__profile").prefetch_related("components")
+    return qs.select_related("declared_by__profile").prefetch_related("components", "escalations")
 
 
 @dataclass
@@ -168,6 +168,7 @@ class WarRoom:
     transitions: dict
     assignable: list
     key_event_ids: set[int]
+    next_update_number: int
 
 
 def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
@@ -186,6 +187,7 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
     }
     roles = [RoleSlot(value, label, holders.get(value)) for value, label in ResponseRole.choices]
     updates = list(incident.status_updates.select_related("posted_by__profile")[:10])
+    next_number = updates[0].number + 1 if updates else 1
     escalations = list(incident.escalations.all())
     failed = list(
         Notification.objects.filter(topic=f"incident:{incident.pk}", attempts__gt=0)
@@ -208,6 +210,18 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
         transitions=lifecycle.allowed(incident.status),
         assignable=assignable,
         key_event_ids=keys,
+        next_update_number=next_number,
+    )
+
+
+def newest_notice(user) -> int | None:
+    from portal.models import Notification
+
+    return (
+        Notification.objects.filter(recipient=user, channel=Notification.Channel.PORTAL)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
     )
 
 

@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
     "checklist_item": "Checklist",
     "update_overdue": "Status update overdue",
     "escalation_triggered": "Escalation",
+    "key_event": "Key event",
 }
 
 NOTE_TAGS = {
@@ -205,6 +206,11 @@ def checklist_item(incident: Incident, actor, *, item, action: str, reason: str 
     return _event(incident, "checklist_item", actor, params, at=at)
 
 
+def key_event(incident: Incident, actor, *, event: TimelineEvent, key: bool, at=None):
+    params = {"event": event.pk, "key": key, "what": label(event.kind, event.params)}
+    return _event(incident, "key_event", actor, params, at=at)
+
+
 def update_overdue(incident: Incident, *, due, reminded, at=None) -> TimelineEvent:
     params = {"due": due.isoformat(), "reminded": _person(reminded)}
     return _event(incident, "update_overdue", None, params, at=at)
@@ -290,6 +296,9 @@ def describe(event: TimelineEvent) -> str:
             return text + "."
         case "update_overdue":
             return f"Status update overdue; reminded {p.get('reminded', {}).get('name')}."
+        case "key_event":
+            verb = "marked" if p.get("key") else "unmarked"
+            return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
         case "response_breached":

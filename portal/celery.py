@@ -50,10 +50,10 @@ def _beat_schedule():
 def _setup_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
-    # The sweep has its own queue so that a backlog of notifications never delays it.
+    # The sweep has its own queue so that a backlog of notifications (or a slow SMTP server:
+    # delivery and the outbox dispatch run on the default queue) never delays it.
     sender.conf.task_routes = {
         "portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE},
-        "portal.tasks.dispatch_notifications": {"queue": settings.CELERY_TIMERS_QUEUE},
     }
     sender.conf.beat_schedule = _beat_schedule()
 

@@ -115,6 +115,9 @@ if REDIS_URL:
             "KEY_PREFIX": "portal",
         }
     }
+    # Sessions read from Redis, written through to the database: a live poll every 2 s costs
+    # no session query.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -169,6 +172,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="incidents@localhost")
+# A hanging mail server must not hold a worker for long; the outbox retries.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security headers. In production (DEBUG=0) cookies are secure, HTTPS is enforced with HSTS;

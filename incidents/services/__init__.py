@@ -16,7 +16,6 @@ from .core import (
     RESPONSE_TIMER,
     assessment_from,
     incident_acknowledge,
-    incident_change_status,
     incident_declare,
     incident_mark_false_alarm,
     incident_record_response_breach,
@@ -24,6 +23,7 @@ from .core import (
     incident_verify,
     touch,
 )
+from .lifecycle import incident_change_status
 from .updates import status_update_post
 
 __all__ = [

@@ -2,6 +2,8 @@
 reminders and the escalation triggers of the spec ("Escalation Triggers"). Called from the
 services inside their transactions, and by the timer handlers in incidents/timers.py."""
 
+import logging
+import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,10 +22,16 @@ UPDATE_OVERDUE = "incidents.update_overdue"
 ESCALATE_UNRESOLVED = "incidents.escalate_unresolved"
 ESCALATE_ROOT_CAUSE = "incidents.escalate_root_cause"
 REMIND_BEFORE = timedelta(minutes=5)
+
+# The spec's "Escalation Triggers", as data.
+URGENT = ("P1", "P2")  # severities escalated when unresolved after UNRESOLVED_AFTER
 UNRESOLVED_AFTER = timedelta(minutes=30)
+PRIVACY_TYPES = ("security",)  # a security incident always escalates
+PRIVACY_SUBTYPES = ("data.data_exposure", "security.exfiltration")
 BOTH = (Notification.Channel.PORTAL, Notification.Channel.EMAIL)
 
 Trigger = EscalationTrigger.Kind
+log = logging.getLogger(__name__)
 
 
 def root_cause_window() -> timedelta:
@@ -57,10 +65,27 @@ def _communicator(incident: Incident):
     return holders.get(ResponseRole.COMMUNICATIONS) or holders.get(ResponseRole.COMMANDER)
 
 
+def _lock_for_timer(incident_id: int) -> Incident | None:
+    """Timer handlers take the incident row first, like the services do, and without waiting:
+    the sweep already holds the timer row, and a service holding the incident may be about to
+    update that timer. If the incident is busy, the timer backs off and retries instead of
+    deadlocking with the person at the keyboard."""
+    return Incident.objects.select_for_update(nowait=True).filter(pk=incident_id).first()
+
+
+def _local(user, when: datetime) -> str:
+    profile = getattr(user, "profile", None)
+    try:
+        zone = zoneinfo.ZoneInfo(profile.time_zone) if profile else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = None
+    return timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
     """Timer handler: remind whoever communicates that an update is due soon / overdue.
     The notification key holds the due time, so one due time is never reminded twice."""
-    incident = Incident.objects.filter(pk=incident_id).first()
+    incident = _lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
     due = incident.next_update_due_at
@@ -68,8 +93,9 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
         return False
     person = _communicator(incident)
     if person is None:
+        log.warning("%s: no one to remind of the status update due %s", incident, due)
         return False
-    when = "overdue" if overdue else "due in 5 minutes"
+    when = "overdue" if overdue else "due soon"
     created = notifications.notify(
         key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
         reason="update_overdue" if overdue else "update_due_soon",
@@ -77,10 +103,8 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
         channels=BOTH,
         subject=f"{incident.reference}: status update {when}",
         body=(
-            f"The next status update for {incident.reference} ({incident.title}) was due at "
-            f"{timezone.localtime(due):%H:%M %Z}." if overdue else
-            f"The next status update for {incident.reference} ({incident.title}) is due at "
-            f"{timezone.localtime(due):%H:%M %Z}."
+            f"The next status update for {incident.reference} ({incident.title}) "
+            f"{'was' if overdue else 'is'} due at {_local(person, due)}."
         ),
         url=incident.get_absolute_url(),
         topic=f"incident:{incident.pk}",
@@ -88,6 +112,7 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
     )  # fmt: skip
     if overdue and created:
         timeline.update_overdue(incident, due=due, reminded=person, at=now)
+        _touch(incident)
     return bool(created)
 
 
@@ -113,6 +138,7 @@ def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) 
         return False
     label = EscalationTrigger.Kind(kind).label
     timeline.escalation_triggered(incident, kind=kind, label=label, at=now)
+    _touch(incident)
     notifications.notify(
         key=f"escalation:{incident.pk}:{kind}",
         reason="escalation",
@@ -129,7 +155,11 @@ def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) 
 
 
 def _involves_privacy(incident: Incident) -> bool:
-    return incident.type == "security" or incident.subtype == "data.data_exposure"
+    return (
+        incident.type in PRIVACY_TYPES
+        or incident.subtype in PRIVACY_SUBTYPES
+        or incident.security_implications
+    )
 
 
 def check_triggers(incident: Incident, *, now: datetime | None = None) -> None:
@@ -141,23 +171,29 @@ def check_triggers(incident: Incident, *, now: datetime | None = None) -> None:
         fire_trigger(incident, Trigger.MULTIPLE_COMPONENTS, now=now)
     if _involves_privacy(incident):
         fire_trigger(incident, Trigger.SECURITY_PRIVACY, now=now)
-    if incident.severity in ("P1", "P2"):
+    fired = set(incident.escalations.values_list("kind", flat=True))
+    if incident.severity in URGENT and Trigger.UNRESOLVED_30 not in fired:
         timers.schedule(ESCALATE_UNRESOLVED, incident.pk, incident.declared_at + UNRESOLVED_AFTER)
-    if incident.identified_at is None:
+    if incident.identified_at is None and Trigger.ROOT_CAUSE_UNKNOWN not in fired:
         timers.schedule(
             ESCALATE_ROOT_CAUSE, incident.pk, incident.declared_at + root_cause_window()
         )
 
 
 def escalate_on_time(incident_id: int, kind: str, *, now: datetime) -> bool:
-    incident = Incident.objects.filter(pk=incident_id).first()
+    incident = _lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
-    if kind == Trigger.UNRESOLVED_30 and incident.severity not in ("P1", "P2"):
+    if kind == Trigger.UNRESOLVED_30 and incident.severity not in URGENT:
         return False
     if kind == Trigger.ROOT_CAUSE_UNKNOWN and incident.identified_at is not None:
         return False
     return fire_trigger(incident, kind, now=now)
+
+
+def _touch(incident: Incident) -> None:
+    """Live pages refresh on changed_at (see services.core.touch; not imported: cycle)."""
+    Incident.objects.filter(pk=incident.pk).update(changed_at=timezone.now())
 
 
 def stop_clocks(incident: Incident) -> None:

@@ -51,6 +51,12 @@ def role_assign(
         raise ApplicationError(f"Unknown role {role!r}.", field="role")
     if user is None or not user.is_active:
         raise ApplicationError(f"{user} is not an active user.", field="user")
+    if not user.has_perm("incidents.change_incident"):
+        raise ApplicationError(
+            f"{timeline.display_name(user)} has no Responder role and could not work the "
+            "incident; an administrator can add them to the Responder group.",
+            field="user",
+        )
     label = ResponseRole(role).label
     previous = current_holder(incident, role)
     if previous is not None and previous.user_id == user.pk:
@@ -125,6 +131,7 @@ def event_mark_key(*, actor, event: TimelineEvent, key: bool = True) -> bool:
     else:
         changed = KeyEvent.objects.filter(event=event).delete()[0] > 0
     if changed:
+        timeline.key_event(incident, actor, event=event, key=key)
         touch(incident)
     return changed
 

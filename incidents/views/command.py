@@ -46,7 +46,9 @@ def live_response(
 
 def _done(request, reference: str, *, error: str = "", success: str = ""):
     if request.htmx:
-        return live_response(request, reference, error=error, success=success)
+        # After a refusal the forms keep what was typed; after success they reflect the change.
+        known = selectors.incident_by_reference(reference).status if error else ""
+        return live_response(request, reference, error=error, success=success, known_status=known)
     if error:
         messages.error(request, error)
     elif success:
@@ -88,6 +90,7 @@ def change_status(request, reference: str):
             to=d["to"],
             note=d["note"],
             followup=d["followup"],
+            expected_status=d["from_status"],
         ),
         "Status changed.",
     )

@@ -152,17 +152,17 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         incident, newest_first=newest_first, limit=None if show_all else selectors.TIMELINE_PAGE
     )
     room = selectors.war_room(incident, [e.pk for e in timeline.events])
-    state = selectors.poll_state(incident.reference, request.user)
-    update_form = StatusUpdateForm(
-        initial={"audience": "public" if incident.severity in ("P1", "P2") else "internal"}
-    )
+    # The stamp of the row loaded first, not re-read now: a change committed while this page
+    # was being built makes the next poll refresh instead of being lost.
+    state = (incident.changed_at, selectors.newest_notice(request.user))
+    update_form = StatusUpdateForm()
     return {
         "incident": incident,
         "timeline": timeline,
         "room": room,
         "newest_first": newest_first,
         "false_alarm_form": FalseAlarmForm(),
-        "status_form": StatusChangeForm(),
+        "status_form": StatusChangeForm(initial={"from_status": incident.status}),
         "note_form": NoteForm(),
         "update_form": update_form,
         "poll_since": stamp(state[0]) if state else "0",

@@ -155,9 +155,15 @@ def test_tick_untick_goes_on_the_timeline(declare, responder):
     assert actions == ["done", "undone"]
 
 
-def test_closed_incident_is_read_only(declare, responder):
-    incident = declare(start_in_triage=True)
-    services.incident_mark_false_alarm(actor=responder, incident=incident, note="noise")
+@pytest.mark.parametrize("ending", ["false_alarm", "closed"])
+def test_closed_incident_is_read_only(declare, responder, ending):
+    from tests.incidents.test_lifecycle import bring_to
+
+    if ending == "false_alarm":
+        incident = declare(start_in_triage=True)
+        services.incident_mark_false_alarm(actor=responder, incident=incident, note="noise")
+    else:
+        incident = bring_to(declare(), responder, Status.CLOSED)
     item = IncidentChecklistItem.objects.filter(checklist__incident=incident).first()
     events = incident.events.count()
     with pytest.raises(ApplicationError, match="no longer possible"):
@@ -253,9 +259,19 @@ def test_status_update_fields_required(declare, responder, field, value, message
 
 
 def test_no_updates_in_triage_or_after_closing(declare, responder):
+    from tests.incidents.test_lifecycle import bring_to
+
     triage = declare(start_in_triage=True)
+    assert triage.next_update_due_at is None  # nothing is due while it is only suspected
     with pytest.raises(ApplicationError, match="this one is Triage"):
         post(triage, responder)
+    services.incident_verify(actor=responder, incident=triage)
+    triage.refresh_from_db()
+    assert triage.next_update_due_at is not None  # verified: the P2 cadence starts now
+    closed = bring_to(declare(), responder, Status.CLOSED)
+    with pytest.raises(ApplicationError, match="this one is Closed"):
+        post(closed, responder)
+    assert StatusUpdate.objects.count() == 0
 
 
 def test_public_updates_are_public_timeline_events(declare, responder):
@@ -284,3 +300,21 @@ def test_resolving_stops_the_reminders(declare, responder):
     # A final update at resolution is allowed and schedules nothing.
     final = post(incident, responder)
     assert final.next_update_at is None and final.status == Status.RESOLVED
+
+
+def test_roles_only_for_people_who_can_work_incidents(declare, responder, make_user):
+    incident = declare()
+    visitor = make_user("vic")  # logged-in, no role
+    with pytest.raises(ApplicationError, match="no Responder role"):
+        services.role_assign(actor=responder, incident=incident, role="scribe", user=visitor)
+    assert "scribe" not in holders(incident)
+
+
+def test_marking_key_events_is_on_the_timeline(declare, responder):
+    incident = declare()
+    note = services.incident_add_note(actor=responder, incident=incident, text="Found it")
+    services.event_mark_key(actor=responder, event=note, key=True)
+    services.event_mark_key(actor=responder, event=note, key=False)
+    marks = incident.events.filter(kind="key_event").order_by("id")
+    assert [m.params["key"] for m in marks] == [True, False]
+    assert "marked a note" in marks[0].text and "unmarked" in marks[1].text

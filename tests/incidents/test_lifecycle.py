@@ -176,15 +176,21 @@ def test_reopen_and_milestones_stamped_once(declare, responder):
     first_resolution = incident.resolved_at
     assert incident.next_update_due_at is None
     assert not Timer.objects.filter(object_id=incident.pk, state="pending").exists()
+    assert first_resolution is not None
     move(incident, responder, S.INVESTIGATING, note="It came back")
     incident.refresh_from_db()
-    assert incident.status == S.INVESTIGATING and incident.resolved_at is None
+    assert incident.status == S.INVESTIGATING
+    assert incident.resolved_at == first_resolution  # stamped once, kept
     assert incident.next_update_due_at is not None  # P2 cadence again
     assert Timer.objects.filter(
         object_id=incident.pk, state="pending", kind="incidents.update_overdue"
     ).exists()
-    assert first_resolution is not None
     assert incident.events.latest("id").params["note_label"] == "Reason for re-opening"
+    move(incident, responder, S.MONITORING, note="Patched")
+    move(incident, responder, S.RESOLVED, note="Stable again")
+    incident.refresh_from_db()
+    assert incident.resolved_at == first_resolution
+    assert incident.resolution_summary == "Stable again"
 
 
 def test_milestone_durations(declare, responder):
@@ -207,8 +213,9 @@ def test_two_status_changes_at_once_one_wins(declare, responder, make_user):
     other = make_user("otto", "Responder")
 
     def change(actor, to):
+        # What the status form sends: the status the person saw when deciding.
         return lambda: services.incident_change_status(
-            actor=actor, incident=incident, to=to, note="x", expected_version=1
+            actor=actor, incident=incident, to=to, note="x", expected_status=S.INVESTIGATING
         )
 
     results = race(change(responder, S.IDENTIFIED), change(other, S.MONITORING))

@@ -32,7 +32,7 @@ def test_reminder_goes_to_the_commander_when_there_is_no_communications_coordina
     timers.sweep(due - timedelta(minutes=5))
     soon = notices("update_due_soon")
     assert {(n.recipient.username, n.channel) for n in soon} == {("rita", PORTAL), ("rita", EMAIL)}
-    assert "due in 5 minutes" in soon.first().subject
+    assert "due soon" in soon.first().subject
     assert not notices("update_overdue").exists()
 
     timers.sweep(due + timedelta(seconds=1))

@@ -74,8 +74,21 @@ def test_note_plain_post_redirects_and_htmx_returns_live_fragments(rc, incident)
             {"impact": "i", "actions": "a", "audience": "public", "next_update_at": "soon"},
             "Enter a valid date/time",
         ),
-        ("change_status", {"to": "resolved", "note": "x"}, "cannot move to Resolved"),
-        ("change_status", {"to": "identified", "note": ""}, "This field is required"),
+        (
+            "change_status",
+            {"from_status": "investigating", "to": "resolved", "note": "x"},
+            "cannot move to Resolved",
+        ),
+        (
+            "change_status",
+            {"from_status": "investigating", "to": "identified", "note": ""},
+            "This field is required",
+        ),
+        (
+            "change_status",
+            {"from_status": "triage", "to": "identified", "note": "x"},
+            "Someone else moved this incident to Investigating",
+        ),
         ("assign_role", {"role": "scribe", "user": "99999"}, "Select a valid choice"),
         ("assign_role", {"role": "chef", "user": "1"}, "Select a valid choice"),
         ("release_role", {"role": "scribe"}, "Nobody holds"),
@@ -107,7 +120,10 @@ def test_post_update_role_tick_key_and_status_through_the_views(rc, incident, ma
     rc.post(url("tick_item", incident, item.pk), {"done": "1"})
     note = services.incident_add_note(actor=ida, incident=incident, text="Found it")
     rc.post(url("mark_key", incident, note.pk), {"key": "1"})
-    rc.post(url("change_status", incident), {"to": "identified", "note": "Bad index"})
+    rc.post(
+        url("change_status", incident),
+        {"from_status": "investigating", "to": "identified", "note": "Bad index"},
+    )
     incident.refresh_from_db()
     assert incident.status == "identified" and incident.root_cause == "Bad index"
     assert StatusUpdate.objects.get().audience == "public"

@@ -81,7 +81,7 @@ def test_overdue_reminder_is_emailed_once_through_a_real_worker(
     )
     ref = incident.reference
     assert subjects == [
-        f"{ref}: status update due in 5 minutes",
+        f"{ref}: status update due soon",
         f"{ref}: status update overdue",
     ], log
     assert all(m["to"] == ["cleo@example.org"] for m in inbox.messages)
