@@ -131,23 +131,43 @@ class Timeline:
     events: list[TimelineEvent]
     total: int
     newest_first: bool
+    last_id: int = 0
+    delta: bool = False  # only the events after the viewer's newest, to add to the page
 
     @property
     def hidden(self) -> int:
-        return self.total - len(self.events)
+        return 0 if self.delta else self.total - len(self.events)
+
+
+# Events whose arrival changes earlier entries (a key mark stars an older event): the live
+# refresh then re-renders the whole timeline instead of adding to it.
+REWRITING_KINDS = ("key_event",)
 
 
 def timeline(
-    incident: Incident, *, newest_first: bool = False, limit: int | None = TIMELINE_PAGE
+    incident: Incident,
+    *,
+    newest_first: bool = False,
+    limit: int | None = TIMELINE_PAGE,
+    after: int | None = None,
 ) -> Timeline:
     """The incident's events, the most recent `limit` of them (all with limit=None), in the
-    order asked for. A war room with thousands of events stays fast; "show all" is a click."""
+    order asked for. A war room with thousands of events stays fast; "show all" is a click.
+    With `after` (a live refresh), just the newer events, unless one of them rewrites others."""
     qs = incident.events.prefetch_related("actor__profile").order_by("-id")
+    if after is not None:
+        newer = list(qs.filter(id__gt=after)[:TIMELINE_PAGE])
+        if not any(e.kind in REWRITING_KINDS for e in newer):
+            if not newest_first:
+                newer.reverse()
+            last = max((e.pk for e in newer), default=after)
+            return Timeline(newer, len(newer), newest_first, last_id=last, delta=True)
     total = incident.events.count()
     events = list(qs[:limit] if limit else qs)
+    last = max((e.pk for e in events), default=0)
     if not newest_first:
         events.reverse()
-    return Timeline(events, total, newest_first)
+    return Timeline(events, total, newest_first, last_id=last)
 
 
 @dataclass

@@ -27,7 +27,13 @@ from .pages import VIEW, WORK, detail_context, stamp
 
 
 def live_response(
-    request, reference: str, *, error: str = "", success: str = "", known_status: str = ""
+    request,
+    reference: str,
+    *,
+    error: str = "",
+    success: str = "",
+    known_status: str = "",
+    after_event: int | None = None,
 ):
     """The page's live fragments, swapped out-of-band. The action buttons and forms are
     swapped only when the status they depend on changed (or for the person acting), so that
@@ -40,6 +46,7 @@ def live_response(
         flash_error=error,
         flash_ok=success,
         with_actions=known_status != incident.status,
+        after_event=after_event,
     )
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
 
@@ -219,4 +226,10 @@ def poll(request, reference: str):
         return HttpResponse(status=204)
     if not request.user.has_perm(VIEW):
         raise PermissionDenied
-    return live_response(request, reference, known_status=request.GET.get("s", ""))
+    last_seen = request.GET.get("e", "")
+    return live_response(
+        request,
+        reference,
+        known_status=request.GET.get("s", ""),
+        after_event=int(last_seen) if last_seen.isdigit() else None,
+    )

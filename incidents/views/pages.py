@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -142,14 +143,17 @@ def suggest_severity(request):
     )
 
 
-def detail_context(request, incident: Incident, **extra) -> dict:
+def detail_context(request, incident: Incident, *, after_event: int | None = None, **extra):
     # The timeline order is a per-person preference that live refreshes and actions keep.
     if request.GET.get("order") in ("newest", "oldest"):
         request.session["timeline_order"] = request.GET["order"]
     newest_first = request.session.get("timeline_order") == "newest"
     show_all = request.GET.get("all") == "1"
     timeline = selectors.timeline(
-        incident, newest_first=newest_first, limit=None if show_all else selectors.TIMELINE_PAGE
+        incident,
+        newest_first=newest_first,
+        limit=None if show_all else selectors.TIMELINE_PAGE,
+        after=after_event,
     )
     room = selectors.war_room(incident, [e.pk for e in timeline.events])
     # The stamp of the row loaded first, not re-read now: a change committed while this page
@@ -165,6 +169,8 @@ def detail_context(request, incident: Incident, **extra) -> dict:
         "status_form": StatusChangeForm(initial={"from_status": incident.status}),
         "note_form": NoteForm(),
         "update_form": update_form,
+        # Built once, not reversed per timeline event.
+        "events_url": reverse("incidents:detail", args=[incident.reference]) + "events/",
         "poll_since": stamp(state[0]) if state else "0",
         "poll_notice": str((state[1] if state else 0) or 0),
         "now": timezone.now(),

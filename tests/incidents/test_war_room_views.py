@@ -200,3 +200,24 @@ def test_countdown_and_overdue_on_page_dashboard_and_list(rc, declare):
     assert "UPDATE OVERDUE" in board and "1 status update overdue" in board
     listing = rc.get(reverse("incidents:list")).content.decode()
     assert "UPDATE OVERDUE" in listing
+
+
+def test_poll_adds_only_the_new_events_unless_one_rewrites_the_timeline(
+    rc, incident, responder, make_user
+):
+    page = rc.get(incident.get_absolute_url())
+    ctx = page.context
+    last = ctx["timeline"].last_id
+    params = {"since": ctx["poll_since"], "n": ctx["poll_notice"], "s": incident.status, "e": last}
+    otto = make_user("otto", "Responder")
+    note = services.incident_add_note(actor=otto, incident=incident, text="Delta only")
+    html = rc.get(url("poll", incident), params, headers=HX).content.decode()
+    assert 'hx-swap-oob="beforeend:#timeline"' in html
+    assert "Delta only" in html and "declared the incident" not in html  # no old events
+    assert f"e={note.pk}" in html  # the next poll continues after the newest event
+    # A key mark stars an older event: the whole timeline comes back.
+    services.event_mark_key(actor=otto, event=incident.events.get(kind="declared"))
+    params["e"] = note.pk
+    html = rc.get(url("poll", incident), params, headers=HX).content.decode()
+    assert 'id="timeline"' in html and "declared the incident" in html
+    assert "key-star on" in html
