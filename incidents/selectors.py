@@ -187,6 +187,7 @@ class WarRoom:
     failed_notifications: list
     transitions: dict
     assignable: list
+    open_circuits: list
     key_event_ids: set[int]
     next_update_number: int
 
@@ -194,6 +195,7 @@ class WarRoom:
 def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
     from django.contrib.auth import get_user_model
 
+    from portal import notifications
     from portal.models import Notification
 
     from . import lifecycle
@@ -228,6 +230,7 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
         escalations=escalations,
         failed_notifications=failed,
         transitions=lifecycle.allowed(incident.status),
+        open_circuits=notifications.open_circuits() if failed else [],
         assignable=assignable,
         key_event_ids=keys,
         next_update_number=next_number,

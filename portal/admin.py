@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Profile, SweepStatus, Team, Timer
+from .models import ChannelCircuit, Notification, Profile, SweepStatus, Team, Timer
 
 
 @admin.register(Team)
@@ -33,3 +33,19 @@ class SweepStatusAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "reason", "recipient", "channel", "status", "attempts"]
+    list_filter = ["status", "channel", "reason"]
+    search_fields = ["subject", "recipient__username"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ChannelCircuit)
+class ChannelCircuitAdmin(admin.ModelAdmin):
+    list_display = ["channel", "consecutive_failures", "open_until", "updated_at"]

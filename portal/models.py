@@ -162,3 +162,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient_id}: {self.subject}"
+
+
+class ChannelCircuit(models.Model):
+    """Circuit breaker per notification channel (DESIGN.md decision 4): after repeated
+    consecutive failures the channel is short-circuited for a while, so a dead mail server
+    or SMS provider is not hammered and the failure is shown, not hidden in retries."""
+
+    channel = models.CharField(max_length=16, unique=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.consecutive_failures} failures"
+
+    def is_open(self, now) -> bool:
+        return self.open_until is not None and self.open_until > now

@@ -17,13 +17,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Notification
+from .models import ChannelCircuit, Notification
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 6
 BATCH = 100
+# Circuit breaker: this many consecutive failures of a channel open it for BREAK_FOR.
+BREAK_AFTER = 5
+BREAK_FOR = timedelta(minutes=2)
 
 
 def _send_email(notification: Notification) -> None:
@@ -115,7 +118,7 @@ def _claimable(now: datetime) -> Q:
 
 def deliver(notification_id: int, now: datetime | None = None) -> str:
     """Send one notification if it is due and nobody else holds it. Returns 'sent',
-    'retry', 'failed' or 'skipped'."""
+    'retry', 'failed', 'deferred' (its channel is short-circuited) or 'skipped'."""
     now = now or timezone.now()
     claimed = Notification.objects.filter(_claimable(now), pk=notification_id).update(
         status=Notification.Status.SENDING, claimed_at=now
@@ -123,12 +126,24 @@ def deliver(notification_id: int, now: datetime | None = None) -> str:
     if not claimed:
         return "skipped"
     notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    circuit = ChannelCircuit.objects.filter(channel=notification.channel).first()
+    if circuit is not None and circuit.is_open(now):
+        # Short-circuited: no attempt, no attempt counted; try again when it closes.
+        Notification.objects.filter(pk=notification.pk).update(
+            status=Notification.Status.PENDING,
+            claimed_at=None,
+            next_attempt_at=circuit.open_until,
+            last_error=f"{notification.get_channel_display()} channel short-circuited after "
+            f"{circuit.consecutive_failures} consecutive failures: {circuit.last_error}"[:2000],
+        )
+        return "deferred"
     sender = SENDERS.get(notification.channel)
     try:
         if sender is None:
             raise LookupError(f"no sender for channel {notification.channel!r}")
         sender(notification)
     except Exception as exc:
+        _record_failure(notification.channel, exc, now)
         attempts = notification.attempts + 1
         gave_up = attempts >= MAX_ATTEMPTS
         Notification.objects.filter(pk=notification.pk).update(
@@ -140,6 +155,9 @@ def deliver(notification_id: int, now: datetime | None = None) -> str:
         )
         log.warning("notification %s failed (attempt %s): %s", notification.pk, attempts, exc)
         return "failed" if gave_up else "retry"
+    ChannelCircuit.objects.filter(channel=notification.channel).update(
+        consecutive_failures=0, open_until=None, last_error=""
+    )
     Notification.objects.filter(pk=notification.pk).update(
         status=Notification.Status.SENT,
         attempts=notification.attempts + 1,
@@ -150,9 +168,26 @@ def deliver(notification_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
+def _record_failure(channel: str, exc: Exception, now: datetime) -> None:
+    circuit, _ = ChannelCircuit.objects.get_or_create(channel=channel)
+    failures = circuit.consecutive_failures + 1
+    ChannelCircuit.objects.filter(pk=circuit.pk).update(
+        consecutive_failures=failures,
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        open_until=now + BREAK_FOR if failures >= BREAK_AFTER else circuit.open_until,
+    )
+    if failures == BREAK_AFTER:
+        log.error("%s channel short-circuited after %s failures: %s", channel, failures, exc)
+
+
+def open_circuits(now: datetime | None = None) -> list[ChannelCircuit]:
+    now = now or timezone.now()
+    return list(ChannelCircuit.objects.filter(open_until__gt=now))
+
+
 def dispatch_due(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "deferred": 0}
     due = Notification.objects.filter(_claimable(now)).order_by("next_attempt_at")
     for pk in list(due.values_list("pk", flat=True)[:BATCH]):
         counts[deliver(pk, now)] += 1

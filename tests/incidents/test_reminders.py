@@ -231,3 +231,45 @@ def test_triggers_fire_once_even_when_their_timers_run_again(declare, managers):
         clocks.escalate_on_time(incident.pk, "unresolved_30m", now=t0 + timedelta(hours=1))
     assert incident.events.filter(kind="escalation_triggered").count() == 1
     assert Notification.objects.filter(reason="escalation").count() == 2
+
+
+def test_a_channel_that_keeps_failing_is_short_circuited_and_shown(
+    declare, make_user, settings, client, responder
+):
+    from portal.models import ChannelCircuit
+
+    settings.EMAIL_BACKEND = "tests.incidents.test_reminders.BrokenBackend"
+    people = []
+    for i in range(notifications.BREAK_AFTER + 2):
+        person = make_user(f"p{i}", roles.RESPONDER)
+        person.email = f"p{i}@example.org"
+        person.save()
+        people.append(person)
+    incident = declare()
+    now = timezone.now()
+    rows = notifications.notify(
+        key="test-breaker",
+        reason="test",
+        recipients=people,
+        channels=[EMAIL],
+        subject="Hello",
+        topic=f"incident:{incident.pk}",
+        now=now,
+    )
+    outcomes = [notifications.deliver(row.pk, now=now) for row in rows]
+    # Five real attempts fail, then the channel is open: the rest wait without an attempt.
+    assert outcomes == ["retry"] * notifications.BREAK_AFTER + ["deferred"] * 2
+    circuit = ChannelCircuit.objects.get(channel=EMAIL)
+    assert circuit.open_until == now + notifications.BREAK_FOR
+    deferred = Notification.objects.get(pk=rows[-1].pk)
+    assert deferred.attempts == 0 and deferred.next_attempt_at == circuit.open_until
+    assert "short-circuited" in deferred.last_error
+    client.force_login(responder)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert 'data-testid="circuit"' in page and "email channel is short-circuited" in page
+    # When it closes, one success resets it.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    later = circuit.open_until + timedelta(seconds=1)
+    assert notifications.deliver(rows[-1].pk, now=later) == "sent"
+    circuit.refresh_from_db()
+    assert circuit.consecutive_failures == 0 and circuit.open_until is None
