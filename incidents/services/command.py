@@ -121,17 +121,21 @@ def incident_add_note(
 
 
 @transaction.atomic
-def event_mark_key(*, actor, event: TimelineEvent, key: bool = True) -> bool:
+def event_mark_key(
+    *, actor, event: TimelineEvent, key: bool = True, now: datetime | None = None
+) -> bool:
     """Mark (or unmark) a timeline event as key; key events seed the post-mortem timeline.
     The mark lives beside the event, which stays untouched."""
     incident = _lock(event.incident)
     if key:
-        _, created = KeyEvent.objects.get_or_create(event=event, defaults={"marked_by": actor})
+        _, created = KeyEvent.objects.get_or_create(
+            event=event, defaults={"marked_by": actor, "marked_at": now or timezone.now()}
+        )
         changed = created
     else:
         changed = KeyEvent.objects.filter(event=event).delete()[0] > 0
     if changed:
-        timeline.key_event(incident, actor, event=event, key=key)
+        timeline.key_event(incident, actor, event=event, key=key, at=now)
         touch(incident)
     return changed
 

@@ -116,7 +116,7 @@ class Command(BaseCommand):
             text="Errors started at 14:03, one minute after the auth deploy.",
             now=at(7),
         )
-        services.event_mark_key(actor=alice, event=note)
+        services.event_mark_key(actor=alice, event=note, now=at(8))
         services.status_update_post(
             actor=carol,
             incident=p1,
@@ -132,7 +132,7 @@ class Command(BaseCommand):
             text="Token validation fails: the auth service still has the old signing key.",
             now=at(11),
         )
-        services.event_mark_key(actor=alice, event=found)
+        services.event_mark_key(actor=alice, event=found, now=at(11))
         steps = (
             (
                 12,
