@@ -221,3 +221,16 @@ def test_poll_adds_only_the_new_events_unless_one_rewrites_the_timeline(
     html = rc.get(url("poll", incident), params, headers=HX).content.decode()
     assert 'id="timeline"' in html and "declared the incident" in html
     assert "key-star on" in html
+
+
+def test_a_status_change_refreshes_summary_and_forms_for_other_viewers(rc, incident, make_user):
+    page = rc.get(incident.get_absolute_url())
+    ctx = page.context
+    params = {"since": ctx["poll_since"], "n": ctx["poll_notice"], "s": incident.status}
+    otto = make_user("otto", "Responder")
+    services.incident_change_status(
+        actor=otto, incident=incident, to="identified", note="A bad index on orders"
+    )
+    html = rc.get(url("poll", incident), params, headers=HX).content.decode()
+    assert 'id="summary"' in html and "A bad index on orders" in html
+    assert 'id="post-update"' in html and 'id="actions"' in html
