@@ -16,6 +16,10 @@ class SeverityLevel:
     channels: tuple[str, ...]
     update_cadence: timedelta | None  # None: at start, significant developments and resolution
     css: str  # Bootstrap contextual colour
+    # Spec "Post-Mortem Process": a blameless post-mortem after all P1/P2 incidents.
+    postmortem_required: bool = False
+    # Spec "Escalation Triggers": escalate when still unresolved 30 minutes after declaration.
+    escalate_when_unresolved: bool = False
 
     @property
     def choice_label(self) -> str:
@@ -63,6 +67,8 @@ SEVERITIES: dict[str, SeverityLevel] = {
             channels=("phone", "sms", "email", "slack"),
             update_cadence=timedelta(minutes=30),
             css="danger",
+            postmortem_required=True,
+            escalate_when_unresolved=True,
         ),
         SeverityLevel(
             code="P2",
@@ -77,6 +83,8 @@ SEVERITIES: dict[str, SeverityLevel] = {
             channels=("sms", "email", "slack"),
             update_cadence=timedelta(minutes=60),
             css="warning",
+            postmortem_required=True,
+            escalate_when_unresolved=True,
         ),
         SeverityLevel(
             code="P3",

@@ -51,6 +51,10 @@ class IncidentQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
 
+    def touch(self) -> int:
+        """Bump changed_at, the stamp live pages poll, without bumping the edit version."""
+        return self.update(changed_at=timezone.now())
+
 
 class Incident(models.Model):
     reference = models.CharField(max_length=32, unique=True)

@@ -24,7 +24,7 @@ ESCALATE_ROOT_CAUSE = "incidents.escalate_root_cause"
 REMIND_BEFORE = timedelta(minutes=5)
 
 # The spec's "Escalation Triggers", as data.
-URGENT = ("P1", "P2")  # severities escalated when unresolved after UNRESOLVED_AFTER
+# Which severities escalate when unresolved is in the severity table (severity.py).
 UNRESOLVED_AFTER = timedelta(minutes=30)
 PRIVACY_TYPES = ("security",)  # a security incident always escalates
 PRIVACY_SUBTYPES = ("data.data_exposure", "security.exfiltration")
@@ -112,7 +112,7 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
     )  # fmt: skip
     if overdue and created:
         timeline.update_overdue(incident, due=due, reminded=person, at=now)
-        _touch(incident)
+        Incident.objects.filter(pk=incident.pk).touch()
     return bool(created)
 
 
@@ -138,7 +138,7 @@ def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) 
         return False
     label = EscalationTrigger.Kind(kind).label
     timeline.escalation_triggered(incident, kind=kind, label=label, at=now)
-    _touch(incident)
+    Incident.objects.filter(pk=incident.pk).touch()
     notifications.notify(
         key=f"escalation:{incident.pk}:{kind}",
         reason="escalation",
@@ -172,7 +172,7 @@ def check_triggers(incident: Incident, *, now: datetime | None = None) -> None:
     if _involves_privacy(incident):
         fire_trigger(incident, Trigger.SECURITY_PRIVACY, now=now)
     fired = set(incident.escalations.values_list("kind", flat=True))
-    if incident.severity in URGENT and Trigger.UNRESOLVED_30 not in fired:
+    if incident.severity_level.escalate_when_unresolved and Trigger.UNRESOLVED_30 not in fired:
         timers.schedule(ESCALATE_UNRESOLVED, incident.pk, incident.declared_at + UNRESOLVED_AFTER)
     if incident.identified_at is None and Trigger.ROOT_CAUSE_UNKNOWN not in fired:
         timers.schedule(
@@ -184,16 +184,11 @@ def escalate_on_time(incident_id: int, kind: str, *, now: datetime) -> bool:
     incident = _lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
-    if kind == Trigger.UNRESOLVED_30 and incident.severity not in URGENT:
+    if kind == Trigger.UNRESOLVED_30 and not incident.severity_level.escalate_when_unresolved:
         return False
     if kind == Trigger.ROOT_CAUSE_UNKNOWN and incident.identified_at is not None:
         return False
     return fire_trigger(incident, kind, now=now)
-
-
-def _touch(incident: Incident) -> None:
-    """Live pages refresh on changed_at (see services.core.touch; not imported: cycle)."""
-    Incident.objects.filter(pk=incident.pk).update(changed_at=timezone.now())
 
 
 def stop_clocks(incident: Incident) -> None:

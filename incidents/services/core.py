@@ -30,7 +30,7 @@ from ..models import (
     Status,
 )
 from ..severity import SEVERITIES
-from ..taxonomy import TYPES, subtype_belongs
+from ..taxonomy import SUBTYPE_LABELS, TYPES, subtype_belongs
 from . import clocks
 
 RESPONSE_TIMER = "incidents.response_breach"
@@ -241,8 +241,7 @@ def _conflict(incident: Incident, expected_version: int) -> ConflictError:
 def touch(incident: Incident) -> None:
     """Mark the incident changed (notes, ticks, roles) without bumping its edit version, so
     live pages refresh but nobody's open edit form goes stale."""
-    incident.changed_at = timezone.now()
-    Incident.objects.filter(pk=incident.pk).update(changed_at=incident.changed_at)
+    Incident.objects.filter(pk=incident.pk).touch()
 
 
 def _save(incident: Incident, **fields: Any) -> None:
@@ -335,8 +334,6 @@ def _display(incident: Incident, field: str, value: Any) -> str:
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if field == "subtype":
-        from ..taxonomy import SUBTYPE_LABELS
-
         return SUBTYPE_LABELS.get(value, value)
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"

@@ -115,7 +115,7 @@ def _check_followup(incident: Incident, followup: str) -> str:
         raise ApplicationError(
             "Decide the follow-up: a post-mortem, or none (say why).", field="followup"
         )
-    if followup == Followup.NONE and incident.severity in ("P1", "P2"):
+    if followup == Followup.NONE and incident.severity_level.postmortem_required:
         raise ApplicationError(
             f"A blameless post-mortem is required after every {incident.severity} incident.",
             field="followup",

@@ -45,7 +45,8 @@ def live_response(
         oob=True,
         flash_error=error,
         flash_ok=success,
-        with_actions=known_status != incident.status,
+        # After a refusal the forms keep what was typed; otherwise they follow the status.
+        with_actions=not error and known_status != incident.status,
         after_event=after_event,
     )
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
@@ -53,9 +54,7 @@ def live_response(
 
 def _done(request, reference: str, *, error: str = "", success: str = ""):
     if request.htmx:
-        # After a refusal the forms keep what was typed; after success they reflect the change.
-        known = selectors.incident_by_reference(reference).status if error else ""
-        return live_response(request, reference, error=error, success=success, known_status=known)
+        return live_response(request, reference, error=error, success=success)
     if error:
         messages.error(request, error)
     elif success:
