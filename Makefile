@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+:
 #   make run   - venv, install, migrate, demo data, then web + Celery worker + beat on :8000
 #   make test  - the same set-up, then lint and the whole test suite
+#   (make test-fast: the inner loop, without the slow integration and browser tests)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test setup install lint format clean bench bench-poll
+.PHONY: run test test-fast setup install lint format clean bench bench-poll
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 or newer is required (python3.11, python3.12 or python3 >= 3.11)"; exit 1; fi
@@ -39,6 +40,10 @@ format: $(STAMP)
 test: $(STAMP) var lint
 	$(PY) manage.py check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the slow tests (real workers, servers, browsers).
+test-fast: $(STAMP) var
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP) var
 	$(PY) tests/bench/bench_pages.py

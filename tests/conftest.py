@@ -5,6 +5,8 @@ from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
@@ -14,6 +16,17 @@ from portal import roles
 from portal.models import Profile
 
 PASSWORD = "correct-horse-battery"
+
+# Property tests stay bounded: CI runs a fixed, reproducible set of examples; the inner loop
+# fewer. HYPOTHESIS_PROFILE=ci is set by .ci/run.
+_HYPOTHESIS = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+}
+hypothesis_settings.register_profile("ci", max_examples=60, derandomize=True, **_HYPOTHESIS)
+hypothesis_settings.register_profile("dev", max_examples=25, **_HYPOTHESIS)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def subprocess_database_url() -> str:
@@ -38,6 +51,13 @@ def _reachable(url: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Integration and browser tests are the slow ones: `make test-fast` leaves them out."""
+    for item in items:
+        if item.get_closest_marker("integration") or "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionstart(session):
