@@ -5,10 +5,10 @@ from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth import get_user_model
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from incidents import services
 from incidents.models import Component, ComponentGroup
