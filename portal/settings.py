@@ -154,8 +154,51 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the portal writes (PDFs, uploaded images, the status-page snapshot) go through the
+# "default" storage, so every web node reads the same files: the filesystem under var/ on one
+# machine, an S3-compatible bucket (AWS S3, MinIO, Ceph, ...) when S3_BUCKET is set. Nothing
+# serves MEDIA_URL: files are private and reach users only through views that check access.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+S3_BUCKET = env.str("S3_BUCKET", default="")
+if S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    _s3_endpoint = env.str("S3_ENDPOINT_URL", default="") or None
+    _s3_options = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": _s3_endpoint,
+        "region_name": env.str("S3_REGION", default="") or None,
+        "location": env.str("S3_PREFIX", default="").strip("/"),
+        # Private objects; url() hands out signed links that expire (after an hour).
+        "default_acl": None,
+        "querystring_auth": True,
+        # A second file with the same name gets a new name, as on the filesystem.
+        "file_overwrite": False,
+        # Bounded timeouts: a slow bucket must not hold a web worker (DESIGN.md decision 10).
+        # With client_config set, django-storages takes signature version and addressing
+        # style from it. Self-hosted endpoints usually need path-style addressing.
+        "client_config": _BotoConfig(
+            signature_version="s3v4",
+            s3={
+                "addressing_style": env.str(
+                    "S3_ADDRESSING_STYLE", default="path" if _s3_endpoint else "auto"
+                )
+            },
+            connect_timeout=5,
+            read_timeout=20,
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+    }
+    # Without keys boto3 uses its own chain (AWS_* variables, instance or pod role).
+    if env.str("S3_ACCESS_KEY_ID", default=""):
+        _s3_options["access_key"] = env.str("S3_ACCESS_KEY_ID")
+        _s3_options["secret_key"] = env.str("S3_SECRET_ACCESS_KEY")
+    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -164,7 +207,6 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
