@@ -56,7 +56,8 @@ def _event(
     at: datetime | None = None,
     visibility: str = Visibility.INTERNAL,
 ) -> TimelineEvent:
-    assert kind in KINDS, kind
+    if kind not in KINDS:
+        raise ValueError(f"Unknown timeline event kind {kind!r}; add it to KINDS first.")
     return TimelineEvent.objects.create(
         incident=incident,
         kind=kind,

@@ -10,10 +10,12 @@ class Visibility(models.TextChoices):
 
 class TimelineEvent(models.Model):
     """One entry of an incident's append-only event log (DESIGN.md decision 2). Rows are written
-    only through the constructors in incidents/timeline.py and never updated or deleted."""
+    only through the constructors in incidents/timeline.py and never updated or deleted; on
+    PostgreSQL a trigger refuses UPDATE and DELETE (migration 0004)."""
 
+    # PROTECT: deleting an incident must not take its history with it.
     incident = models.ForeignKey(
-        "incidents.Incident", on_delete=models.CASCADE, related_name="events"
+        "incidents.Incident", on_delete=models.PROTECT, related_name="events"
     )
     kind = models.CharField(max_length=40)
     # PROTECT: people who acted are deactivated, never deleted, so the record stays whole.
