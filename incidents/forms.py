@@ -1,13 +1,12 @@
 """Forms check the shape of input; the services check the rules (and re-check what forms do,
 since the API and tasks call them too)."""
 
-from datetime import timedelta
-
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from . import bounds
 from .impact import RecoveryComplexity, Scope, Symptom, suggest_severity
 from .models import Audience, Component, Followup, Incident, ResponseRole, Status
 from .services import assessment_from
@@ -157,9 +156,11 @@ class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
 
     def clean_detected_at(self):
         value = self.cleaned_data["detected_at"]
-        if value > timezone.now() + timedelta(minutes=1):
-            raise forms.ValidationError("Detection time cannot be in the future.")
-        return min(value, timezone.now())
+        now = timezone.now()
+        error = bounds.detection_error(value, now, skew=bounds.DETECTION_CLOCK_SKEW)
+        if error:
+            raise forms.ValidationError(error)
+        return min(value, now)
 
 
 class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
@@ -257,6 +258,20 @@ class IncidentFilterForm(forms.Form):
         ],
     )
 
+    def _clean_day(self, name: str):
+        day = self.cleaned_data[name]
+        if day is not None:
+            error = bounds.filter_date_error(day, timezone.localdate())
+            if error:
+                raise forms.ValidationError(error)
+        return day
+
+    def clean_date_from(self):
+        return self._clean_day("date_from")
+
+    def clean_date_to(self):
+        return self._clean_day("date_to")
+
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
@@ -307,6 +322,14 @@ class StatusUpdateForm(forms.Form):
         label="Next update by",
         help_text="Defaults to the severity's cadence; may be earlier.",
     )
+
+    def clean_next_update_at(self):
+        value = self.cleaned_data["next_update_at"]
+        if value is not None:
+            error = bounds.next_update_error(value, timezone.now())
+            if error:
+                raise forms.ValidationError(error)
+        return value
 
 
 class WaiveForm(forms.Form):

@@ -4,9 +4,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from . import bounds
 from .models import (
     ACTIVE_STATUSES,
     Incident,
@@ -95,19 +97,32 @@ def incident_list(filters: dict) -> QuerySet[Incident]:
         qs = qs.filter(type=filters["type"])
     if filters.get("component"):
         qs = qs.filter(components=filters["component"])
+    # Clamped for callers that skip the form, whose bounds say the same.
+    today = timezone.localdate()
     if filters.get("date_from"):
-        qs = qs.filter(declared_at__gte=_day_start(filters["date_from"]))
+        start = bounds.clamp_filter_date(filters["date_from"], today)
+        qs = qs.filter(declared_at__gte=_day_start(start))
     if filters.get("date_to"):
-        qs = qs.filter(declared_at__lt=_day_start(filters["date_to"] + timedelta(days=1)))
+        end = bounds.clamp_filter_date(filters["date_to"], today)
+        qs = qs.filter(declared_at__lt=_day_start(end + timedelta(days=1)))
     order = SORTS.get(filters.get("sort") or "newest", SORTS["newest"])
     return _with_related(qs.order_by(*order))
 
 
+def _no_such_reference(reference: str) -> bool:
+    """A NUL is in no reference, and PostgreSQL refuses it in a query: answer "not found"."""
+    return "\x00" in reference
+
+
 def incident_by_reference(reference: str) -> Incident:
+    if _no_such_reference(reference):
+        raise Http404("No such incident.")
     return get_object_or_404(Incident, reference=reference)
 
 
 def incident_detail(reference: str) -> Incident:
+    if _no_such_reference(reference):
+        raise Http404("No such incident.")
     checklist_items = IncidentChecklistItem.objects.select_related("done_by__profile")
     return get_object_or_404(
         Incident.objects.select_related("declared_by__profile").prefetch_related(
@@ -212,7 +227,9 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
     next_number = updates[0].number + 1 if updates else 1
     escalations = list(incident.escalations.all())
     failed = list(
-        Notification.objects.filter(topic=f"incident:{incident.pk}", attempts__gt=0)
+        # Failing, given up, or skipped (no sender for the channel, no address): never silent.
+        Notification.objects.filter(topic=f"incident:{incident.pk}")
+        .filter(Q(attempts__gt=0) | Q(status=Notification.Status.SKIPPED))
         .exclude(status=Notification.Status.SENT)
         .select_related("recipient__profile")[:20]
     )
@@ -255,6 +272,8 @@ def poll_state(reference: str, user) -> tuple | None:
 
     from portal.models import Notification
 
+    if _no_such_reference(reference):
+        return None
     newest = (
         Notification.objects.filter(recipient=user, channel=Notification.Channel.PORTAL)
         .order_by("-id")

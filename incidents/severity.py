@@ -5,6 +5,8 @@ severity's response time, channels or cadence reads it from here."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+from portal.models import Channel
+
 
 @dataclass(frozen=True)
 class SeverityLevel:
@@ -13,7 +15,7 @@ class SeverityLevel:
     description: str
     examples: tuple[str, ...]
     response_time: timedelta
-    channels: tuple[str, ...]
+    channels: tuple[str, ...]  # how a page for this severity reaches the on-call person
     update_cadence: timedelta | None  # None: at start, significant developments and resolution
     css: str  # Bootstrap contextual colour
     # Spec "Post-Mortem Process": a blameless post-mortem after all P1/P2 incidents.
@@ -37,10 +39,7 @@ class SeverityLevel:
 
     @property
     def channels_display(self) -> str:
-        return " + ".join(CHANNEL_LABELS[c] for c in self.channels)
-
-
-CHANNEL_LABELS = {"phone": "Phone", "sms": "SMS", "email": "Email", "slack": "Slack"}
+        return " + ".join(Channel(c).label for c in self.channels)
 
 
 def _duration(td: timedelta) -> str:
@@ -64,7 +63,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
                 "Authentication system failure",
             ),
             response_time=timedelta(minutes=15),
-            channels=("phone", "sms", "email", "slack"),
+            channels=(Channel.PHONE, Channel.SMS, Channel.EMAIL, Channel.SLACK),
             update_cadence=timedelta(minutes=30),
             css="danger",
             postmortem_required=True,
@@ -80,7 +79,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
                 "Significant feature unavailability",
             ),
             response_time=timedelta(minutes=30),
-            channels=("sms", "email", "slack"),
+            channels=(Channel.SMS, Channel.EMAIL, Channel.SLACK),
             update_cadence=timedelta(minutes=60),
             css="warning",
             postmortem_required=True,
@@ -95,7 +94,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
                 "Intermittent errors affecting small subset of users",
             ),
             response_time=timedelta(hours=4),
-            channels=("email", "slack"),
+            channels=(Channel.EMAIL, Channel.SLACK),
             update_cadence=None,
             css="info",
         ),
@@ -105,7 +104,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
             description="Non-impacting anomalies",
             examples=("Cosmetic issues", "Minor performance anomalies", "Isolated errors"),
             response_time=timedelta(hours=24),
-            channels=("email",),
+            channels=(Channel.EMAIL,),
             update_cadence=None,
             css="secondary",
         ),

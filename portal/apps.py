@@ -7,6 +7,14 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from . import roles
+        from django.conf import settings
 
+        from . import roles
+        from .channels import email, register_sender
+        from .models import Channel
+
+        # An SMTP send is a handful of socket operations, each bounded by EMAIL_TIMEOUT.
+        register_sender(
+            Channel.EMAIL, email.send, provider=email.provider, timeout=3 * settings.EMAIL_TIMEOUT
+        )
         post_migrate.connect(roles.sync_groups, dispatch_uid="portal.sync_groups")

@@ -23,6 +23,8 @@ app.conf.update(
     task_default_queue=os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "default"),
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    # Beat sweeps the database itself when the broker is unreachable (portal/beat.py).
+    beat_scheduler="portal.beat:Scheduler",
     timezone="UTC",
 )
 
@@ -50,8 +52,9 @@ def _beat_schedule():
 def _setup_periodic_tasks(sender, **kwargs):
     from django.conf import settings
 
-    # The sweep has its own queue so that a backlog of notifications (or a slow SMTP server:
-    # delivery and the outbox dispatch run on the default queue) never delays it.
+    # The timer sweep has its own queue so that a backlog of notifications (or a slow SMTP
+    # server: the outbox dispatch runs on the default queue) never delays it; deliveries run
+    # on their lane's queue (pages, default, bulk).
     sender.conf.task_routes = {
         "portal.tasks.sweep_timers": {"queue": settings.CELERY_TIMERS_QUEUE},
     }

@@ -14,3 +14,14 @@ def notifications(request):
     from .notifications import unread_count
 
     return {"unread_notifications": unread_count(user)}
+
+
+def platform(request):
+    """Banners staff must see while the platform is degraded (a stalled scheduler, Redis
+    unavailable); read from process-local state, refreshed at most once per sweep interval."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from .health import staff_warnings
+
+    return {"platform_warnings": staff_warnings()}

@@ -83,6 +83,9 @@ class Timer(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["kind", "object_id"], name="timer_target_idx"),
+            models.Index(
+                fields=["id"], name="timer_failed_idx", condition=models.Q(state="failed")
+            ),
         ]
         constraints = [
             # At most one pending timer of a kind per object: rescheduling moves it.
@@ -98,10 +101,14 @@ class Timer(models.Model):
 
 
 class SweepStatus(models.Model):
-    """A single row the sweep stamps each run, so operators can see the scheduler is alive."""
+    """A single row each sweep stamps, so operators (and /healthz) can see the scheduler is
+    alive: a sweep run by a Celery worker stamps last_worker_at too; one that beat ran itself
+    (the broker was unreachable, or no worker took the task) stamps last_local_at."""
 
     last_started_at = models.DateTimeField(null=True)
     last_finished_at = models.DateTimeField(null=True)
+    last_worker_at = models.DateTimeField(null=True)
+    last_local_at = models.DateTimeField(null=True)
     last_fired = models.PositiveIntegerField(default=0)
     total_fired = models.PositiveBigIntegerField(default=0)
     total_failed = models.PositiveBigIntegerField(default=0)
@@ -113,28 +120,57 @@ class SweepStatus(models.Model):
         return f"last sweep {self.last_finished_at}"
 
 
+class Channel(models.TextChoices):
+    """The one vocabulary of notification channels (the procedures' words). The severity table
+    names the channels of pages; portal.notifications.REASONS those of every other notice."""
+
+    PORTAL = "portal", "Portal"
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PHONE = "phone", "Phone"
+    SLACK = "slack", "Slack"
+
+
+class Lane(models.IntegerChoices):
+    """Delivery order: pages before staff notices before bulk mail (status-page subscribers),
+    so a burst of bulk mail never delays a page."""
+
+    PAGE = 0, "Page"
+    NOTICE = 1, "Notice"
+    BULK = 2, "Bulk"
+
+
 class Notification(models.Model):
     """The notification outbox (DESIGN.md decision 4): one row per (reason, recipient, channel).
-    The idempotency key makes "notify" safe to call twice; delivery claims a row before
-    sending, so two workers never send it twice, and a claim whose worker died is taken over
-    after a lease."""
+    The recipient is a person, or a bare destination (an email address, a webhook URL, a phone
+    number) for those who are not users. The idempotency key makes "notify" safe to call
+    twice; delivery claims a row before sending, so two workers never send it at once, and a
+    claim whose worker died is taken over after a lease (delivery is at-least-once)."""
 
-    class Channel(models.TextChoices):
-        PORTAL = "portal", "In the portal"
-        EMAIL = "email", "Email"
+    Channel = Channel
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     reason = models.CharField(max_length=64)
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    destination = models.CharField(
+        max_length=500, blank=True, help_text="Email address, webhook URL or phone number."
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
+    lane = models.PositiveSmallIntegerField(choices=Lane.choices, default=Lane.NOTICE)
+    provider = models.CharField(max_length=200, blank=True, help_text="Who carried it.")
     topic = models.CharField(max_length=64, blank=True, help_text='e.g. "incident:42"')
     subject = models.CharField(max_length=300)
     body = models.TextField(max_length=10_000, blank=True)
@@ -152,31 +188,53 @@ class Notification(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"],
-                name="notification_due_idx",
+                fields=["lane", "next_attempt_at"],
+                name="notification_lane_due_idx",
                 condition=models.Q(status__in=["pending", "sending"]),
             ),
             models.Index(fields=["recipient", "channel", "-id"], name="notification_inbox_idx"),
             models.Index(fields=["topic", "status"], name="notification_topic_idx"),
+            models.Index(
+                fields=["id"], name="notification_failed_idx", condition=models.Q(status="failed")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False) | ~models.Q(destination=""),
+                name="notification_has_recipient_or_destination",
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.recipient_id}: {self.subject}"
+        return f"{self.channel} to {self.addressee}: {self.subject}"
+
+    @property
+    def addressee(self) -> str:
+        if self.recipient_id is not None:
+            return display_name(self.recipient)
+        return self.destination
 
 
 class ChannelCircuit(models.Model):
-    """Circuit breaker per notification channel (DESIGN.md decision 4): after repeated
-    consecutive failures the channel is short-circuited for a while, so a dead mail server
-    or SMS provider is not hammered and the failure is shown, not hidden in retries."""
+    """Circuit breaker per channel and provider (DESIGN.md decision 4): after repeated
+    consecutive failures a provider (one mail relay, one Slack webhook, one SMS gateway) is
+    short-circuited for a while, so it is not hammered and the failure is shown, not hidden in
+    retries; the channel's other providers keep delivering."""
 
-    channel = models.CharField(max_length=16, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    provider = models.CharField(max_length=200, default="")
     consecutive_failures = models.PositiveIntegerField(default=0)
     open_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "provider"], name="circuit_per_provider")
+        ]
+
     def __str__(self) -> str:
-        return f"{self.channel}: {self.consecutive_failures} failures"
+        return f"{self.channel} via {self.provider}: {self.consecutive_failures} failures"
 
     def is_open(self, now) -> bool:
         return self.open_until is not None and self.open_until > now

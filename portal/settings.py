@@ -2,6 +2,7 @@
 environment (DESIGN.md decision 10). With nothing set, the portal runs on embedded defaults:
 SQLite and Celery's filesystem broker under var/, email to the console."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -80,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.site",
                 "portal.context_processors.notifications",
+                "portal.context_processors.platform",
             ],
         },
     }
@@ -103,20 +105,38 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _pg = DATABASES["default"].setdefault("OPTIONS", {})
+    # A database that does not answer costs seconds, not a worker killed at 30 s.
+    _pg.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3))
+    # Web requests only (gunicorn's wsgi.py sets PORTAL_PROCESS=web): migrations, the sweep
+    # and the workers may legitimately run longer statements.
+    if os.environ.get("PORTAL_PROCESS") == "web":
+        _timeout_ms = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
+        _pg["options"] = f"{_pg.get('options', '')} -c statement_timeout={_timeout_ms}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Redis answers in milliseconds; one that does not within these bounds counts as down, and
+# the portal carries on without it (portal/resilience.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=1.0)
+
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "portal",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "retry_on_timeout": False,
+            },
         }
     }
     # Sessions read from Redis, written through to the database: a live poll every 2 s costs
-    # no session query.
+    # no session query, and with Redis down the database alone serves them.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -257,7 +277,12 @@ CONTENT_SECURITY_POLICY = {
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": max(REDIS_SOCKET_TIMEOUT, 2.0),
+    }
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2.0
 else:
     for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
@@ -270,9 +295,16 @@ else:
         "store_processed": False,
     }
 TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=5.0)
+# /healthz calls the sweep stale when the last one finished longer ago than this many sweep
+# intervals, and beat sweeps by itself when no worker has (portal/beat.py).
+SWEEP_STALE_AFTER = env.float("SWEEP_STALE_AFTER", default=3.0)
 # Escalate when the root cause is still unknown this long after declaration.
 ESCALATION_ROOT_CAUSE_MINUTES = env.int("ESCALATION_ROOT_CAUSE_MINUTES", default=60)
 CELERY_TIMERS_QUEUE = env.str("CELERY_TIMERS_QUEUE", default="timers")
+# Delivery lanes: pages, staff notices (the default queue), bulk mail to subscribers.
+CELERY_PAGES_QUEUE = env.str("CELERY_PAGES_QUEUE", default="pages")
+CELERY_NOTICES_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
+CELERY_BULK_QUEUE = env.str("CELERY_BULK_QUEUE", default="bulk")
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,7 @@ from . import notifications, timers
 @shared_task(name="portal.tasks.sweep_timers", acks_late=True, time_limit=60, soft_time_limit=50)
 def sweep_timers() -> dict[str, int]:
     """Fire every durable timer that is due. Safe to run twice at once (see portal.timers)."""
-    return timers.sweep()
+    return timers.sweep(source="worker")
 
 
 @shared_task(
@@ -21,5 +21,6 @@ def deliver_notification(notification_id: int) -> str:
     name="portal.tasks.dispatch_notifications", acks_late=True, time_limit=120, soft_time_limit=100
 )
 def dispatch_notifications() -> dict[str, int]:
-    """Send whatever is due in the outbox: retries, and rows whose worker died."""
-    return notifications.dispatch_due()
+    """Send whatever is due in the outbox, pages first: retries, and rows whose worker died.
+    Stops taking rows after DISPATCH_BUDGET seconds, well inside the soft time limit."""
+    return notifications.dispatch_due(budget=notifications.DISPATCH_BUDGET)

@@ -6,7 +6,9 @@ periodic `sweep` claims due rows with SELECT ... FOR UPDATE SKIP LOCKED and, per
 conditional UPDATE from pending, so two sweeps running at once (two beats by mistake, or on
 SQLite where row locks do not exist) never fire one timer twice. The handler runs in the same
 transaction as the claim: if it fails, the claim rolls back and the timer is retried with
-backoff; a crashed worker leaves the row pending for the next sweep."""
+backoff; a crashed worker leaves the row pending for the next sweep. A handler that finds its
+object busy (a person is changing it right now) raises Busy: the timer stays pending, due, for
+the next sweep, without using an attempt."""
 
 import logging
 from collections.abc import Callable
@@ -25,6 +27,10 @@ _handlers: dict[str, Handler] = {}
 
 MAX_ATTEMPTS = 8
 BATCH = 100
+
+
+class Busy(Exception):
+    """The timer's object is locked by someone else right now; try again next sweep."""
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
@@ -56,7 +62,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _fire(timer_id: int, now: datetime) -> str:
-    """Claim and fire one timer. Returns 'fired', 'failed', 'retry' or 'skipped'."""
+    """Claim and fire one timer. Returns 'fired', 'failed', 'retry', 'busy' or 'skipped'."""
     with transaction.atomic():
         timer = (
             Timer.objects.select_for_update(skip_locked=True)
@@ -76,12 +82,15 @@ def _fire(timer_id: int, now: datetime) -> str:
                 if handler is None:
                     raise LookupError(f"no handler registered for timer kind {timer.kind!r}")
                 handler(timer, now)
+        except Busy:
+            # Lock contention is not failure: the claim rolled back, the timer stays due.
+            return "busy"
         except Exception as exc:  # the handler's failure must not stop the sweep
             log.exception("timer %s failed", timer)
             attempts = timer.attempts + 1
             gave_up = attempts >= MAX_ATTEMPTS
             Timer.objects.filter(pk=timer.pk).update(
-                attempts=attempts,
+                attempts=F("attempts") + 1,
                 last_error=f"{type(exc).__name__}: {exc}"[:2000],
                 due_at=now + _backoff(attempts),
                 state=Timer.State.FAILED if gave_up else Timer.State.PENDING,
@@ -90,10 +99,12 @@ def _fire(timer_id: int, now: datetime) -> str:
         return "fired"
 
 
-def sweep(now: datetime | None = None) -> dict[str, int]:
+def sweep(now: datetime | None = None, *, source: str = "worker") -> dict[str, int]:
+    """Fire every due timer. source: "worker" (the Celery task) or "local" (beat sweeping by
+    itself while the broker or the workers are away); /healthz reads the stamps."""
     now = now or timezone.now()
     started = timezone.now()
-    counts = {"fired": 0, "failed": 0, "retry": 0, "skipped": 0}
+    counts = {"fired": 0, "failed": 0, "retry": 0, "busy": 0, "skipped": 0}
     due = list(
         Timer.objects.filter(state=Timer.State.PENDING, due_at__lte=now)
         .order_by("due_at")
@@ -102,9 +113,11 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     for timer_id in due:
         counts[_fire(timer_id, now)] += 1
     SweepStatus.objects.get_or_create(pk=1)
+    finished = timezone.now()
     SweepStatus.objects.filter(pk=1).update(
         last_started_at=started,
-        last_finished_at=timezone.now(),
+        last_finished_at=finished,
+        **{"last_worker_at" if source == "worker" else "last_local_at": finished},
         last_fired=counts["fired"],
         total_fired=F("total_fired") + counts["fired"],
         total_failed=F("total_failed") + counts["failed"],

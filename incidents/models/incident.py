@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from ..bounds import shifted
 from ..impact import Assessment, RecoveryComplexity, Scope, Symptom
 from ..severity import SEVERITY_CHOICES, SeverityLevel, severity
 from ..taxonomy import SUBTYPE_LABELS, TYPE_CHOICES
@@ -154,7 +155,7 @@ class Incident(models.Model):
     def response_due_at(self) -> datetime:
         """The response clock runs from detection: a problem noticed at 10:00 and declared at
         10:20 has already used 20 minutes of a P1's 15."""
-        return self.detected_at + self.severity_level.response_time
+        return shifted(self.detected_at, self.severity_level.response_time)
 
     def response_state(self, now: datetime | None = None) -> str:
         """'met', 'breached' (acknowledged late, or not yet and past due), 'pending', or

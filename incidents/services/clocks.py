@@ -1,6 +1,9 @@
 """The incident's clocks, kept as durable timers (DESIGN.md decision 3): the status-update
-reminders and the escalation triggers of the spec ("Escalation Triggers"). Called from the
-services inside their transactions, and by the timer handlers in incidents/timers.py."""
+reminders and the escalation triggers of the spec ("Escalation Triggers"), and the notices
+that go with them. The scheduling helpers are called from the services inside their
+transactions; the system actions (update_reminder_send, escalation_fire_on_time) are services
+of their own, atomic and with actor=None, run by the timer handlers in incidents/timers.py and
+safe to call from a shell or a task."""
 
 import logging
 import zoneinfo
@@ -8,11 +11,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from portal import notifications, roles, timers
-from portal.models import Notification
 
 from .. import timeline
 from ..models import ACTIVE_STATUSES, EscalationTrigger, Incident, ResponseRole, RoleAssignment
@@ -28,7 +31,6 @@ REMIND_BEFORE = timedelta(minutes=5)
 UNRESOLVED_AFTER = timedelta(minutes=30)
 PRIVACY_TYPES = ("security",)  # a security incident always escalates
 PRIVACY_SUBTYPES = ("data.data_exposure", "security.exfiltration")
-BOTH = (Notification.Channel.PORTAL, Notification.Channel.EMAIL)
 
 Trigger = EscalationTrigger.Kind
 log = logging.getLogger(__name__)
@@ -65,12 +67,17 @@ def _communicator(incident: Incident):
     return holders.get(ResponseRole.COMMUNICATIONS) or holders.get(ResponseRole.COMMANDER)
 
 
-def _lock_for_timer(incident_id: int) -> Incident | None:
+def lock_for_timer(incident_id: int) -> Incident | None:
     """Timer handlers take the incident row first, like the services do, and without waiting:
     the sweep already holds the timer row, and a service holding the incident may be about to
-    update that timer. If the incident is busy, the timer backs off and retries instead of
-    deadlocking with the person at the keyboard."""
-    return Incident.objects.select_for_update(nowait=True).filter(pk=incident_id).first()
+    update that timer. If the incident is busy, the timer stays due for the next sweep
+    (timers.Busy: no attempt used, no back-off) instead of deadlocking with the person at the
+    keyboard."""
+    try:
+        with transaction.atomic():
+            return Incident.objects.select_for_update(nowait=True).filter(pk=incident_id).first()
+    except DatabaseError as error:  # PostgreSQL: "could not obtain lock on row"
+        raise timers.Busy(f"incident {incident_id} is locked") from error
 
 
 def _local(user, when: datetime) -> str:
@@ -82,10 +89,14 @@ def _local(user, when: datetime) -> str:
     return timezone.localtime(when, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
-    """Timer handler: remind whoever communicates that an update is due soon / overdue.
+@transaction.atomic
+def update_reminder_send(
+    *, incident_id: int, overdue: bool, actor=None, now: datetime | None = None
+) -> bool:
+    """System action: remind whoever communicates that an update is due soon / overdue.
     The notification key holds the due time, so one due time is never reminded twice."""
-    incident = _lock_for_timer(incident_id)
+    now = now or timezone.now()
+    incident = lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
     due = incident.next_update_due_at
@@ -100,7 +111,6 @@ def remind_update(incident_id: int, *, overdue: bool, now: datetime) -> bool:
         key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
         reason="update_overdue" if overdue else "update_due_soon",
         recipients=[person],
-        channels=BOTH,
         subject=f"{incident.reference}: status update {when}",
         body=(
             f"The next status update for {incident.reference} ({incident.title}) "
@@ -128,6 +138,7 @@ def _managers():
     )
 
 
+@transaction.atomic
 def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) -> bool:
     """Flag the incident and notify the Manager group, once per incident and trigger."""
     now = now or timezone.now()
@@ -143,7 +154,6 @@ def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) 
         key=f"escalation:{incident.pk}:{kind}",
         reason="escalation",
         recipients=_managers(),
-        channels=BOTH,
         subject=f"Escalation: {incident.reference} ({incident.severity}) - {label}",
         body=f"{incident.reference} {incident.title}\nTrigger: {label}\nStatus: "
         f"{incident.get_status_display()}",
@@ -180,8 +190,13 @@ def check_triggers(incident: Incident, *, now: datetime | None = None) -> None:
         )
 
 
-def escalate_on_time(incident_id: int, kind: str, *, now: datetime) -> bool:
-    incident = _lock_for_timer(incident_id)
+@transaction.atomic
+def escalation_fire_on_time(
+    *, incident_id: int, kind: str, actor=None, now: datetime | None = None
+) -> bool:
+    """System action: the time-based triggers (unresolved after 30 min, root cause unknown)."""
+    now = now or timezone.now()
+    incident = lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
     if kind == Trigger.UNRESOLVED_30 and not incident.severity_level.escalate_when_unresolved:
@@ -194,3 +209,46 @@ def escalate_on_time(incident_id: int, kind: str, *, now: datetime) -> bool:
 def stop_clocks(incident: Incident) -> None:
     for kind in (UPDATE_SOON, UPDATE_OVERDUE, ESCALATE_UNRESOLVED, ESCALATE_ROOT_CAUSE):
         timers.cancel(kind, incident.pk)
+
+
+# --- notices that go with other changes -----------------------------------------------------
+
+
+def notify_role_given(incident: Incident, *, user, label: str, actor, key: str, now) -> None:
+    """Tell a person they were given a response role (not when they took it themselves)."""
+    if user is None or user == actor:
+        return
+    notifications.notify(
+        key=f"role:{key}",
+        reason="role_assigned",
+        recipients=[user],
+        subject=f"{incident.reference}: you are now {label}",
+        body=f"{timeline.display_name(actor)} made you {label} of {incident.reference} "
+        f"({incident.severity}, {incident.get_status_display()}): {incident.title}",
+        url=incident.get_absolute_url(),
+        topic=f"incident:{incident.pk}",
+        now=now,
+    )
+
+
+def notify_response_breach(incident: Incident, *, now) -> None:
+    """The response time ran out with nobody acknowledging: the managers, and the commander
+    if there is one, hear of it."""
+    commander = (
+        RoleAssignment.objects.filter(
+            incident=incident, role=ResponseRole.COMMANDER, released_at__isnull=True
+        )
+        .select_related("user")
+        .first()
+    )
+    notifications.notify(
+        key=f"breach:{incident.pk}:{incident.severity}",
+        reason="response_breach",
+        recipients=[*_managers(), *([commander.user] if commander else [])],
+        subject=f"Response time breached: {incident.reference} ({incident.severity})",
+        body=f"{incident.reference} {incident.title}\nNobody acknowledged it within "
+        f"{incident.severity_level.response_time_display} of detection.",
+        url=incident.get_absolute_url(),
+        topic=f"incident:{incident.pk}",
+        now=now,
+    )

@@ -17,6 +17,7 @@ from ..models import (
     Status,
     TimelineEvent,
 )
+from . import clocks
 from .core import _lock, touch
 
 READ_ONLY = (Status.CLOSED, Status.FALSE_ALARM)
@@ -78,6 +79,9 @@ def role_assign(
             previous=previous.user if previous else None,
             at=now,
         )
+    clocks.notify_role_given(
+        incident, user=user, label=label, actor=actor, key=str(assignment.pk), now=now
+    )
     touch(incident)
     return assignment
 

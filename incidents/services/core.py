@@ -15,7 +15,7 @@ from django.utils import timezone
 from portal import timers
 from portal.errors import ApplicationError, ConflictError
 
-from .. import timeline
+from .. import bounds, timeline
 from ..impact import Assessment, suggest_severity
 from ..models import (
     ChecklistTemplate,
@@ -153,8 +153,9 @@ def incident_declare(
     if unknown:
         raise TypeError(f"unexpected impact fields: {sorted(unknown)}")
     _check_classification(type, subtype, severity)
-    if detected_at > now:
-        raise ApplicationError("Detection time cannot be in the future.", field="detected_at")
+    detection_error = bounds.detection_error(detected_at, now)
+    if detection_error:
+        raise ApplicationError(detection_error, field="detected_at")
     in_triage = start_in_triage or source != Source.MANUAL
     commander = commander or actor
     if commander is not None and not commander.is_active:
@@ -194,7 +195,7 @@ def incident_declare(
         incident.components.set(components)
     _copy_checklists(incident)
     if commander is not None:
-        RoleAssignment.objects.create(
+        command = RoleAssignment.objects.create(
             incident=incident,
             role=ResponseRole.COMMANDER,
             user=commander,
@@ -204,6 +205,15 @@ def incident_declare(
     timeline.declared(
         incident, actor, suggested=suggestion.severity, reason=severity_reason, commander=commander
     )
+    if commander is not None:
+        clocks.notify_role_given(
+            incident,
+            user=commander,
+            label=ResponseRole.COMMANDER.label,
+            actor=actor,
+            key=str(command.pk),
+            now=now,
+        )
     if incident.acknowledged_at is None:
         timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
     clocks.schedule_update_reminders(incident)
@@ -436,18 +446,24 @@ def _tighten_update_cadence(incident: Incident, now: datetime) -> None:
 
 
 @transaction.atomic
-def incident_record_response_breach(*, incident_id: int) -> bool:
-    """Called by the durable timer when the response time has run out. Writes the breach on the
-    timeline once per severity, if the incident is still active and unacknowledged.
+@transaction.atomic
+def incident_record_response_breach(
+    *, incident_id: int, actor=None, now: datetime | None = None
+) -> bool:
+    """System action, run by the durable timer when the response time has run out: writes the
+    breach on the timeline once per severity, if the incident is still active and
+    unacknowledged, and tells the managers and the commander.
 
     The sweep holds the timer row here while services hold the incident row and then touch the
-    timer: NOWAIT makes the sweep back off (the timer retries) instead of deadlocking with the
-    person acknowledging at that very moment."""
-    incident = Incident.objects.select_for_update(nowait=True).filter(pk=incident_id).first()
+    timer: NOWAIT makes the sweep leave the timer due for the next sweep (timers.Busy) instead
+    of deadlocking with the person acknowledging at that very moment."""
+    now = now or timezone.now()
+    incident = clocks.lock_for_timer(incident_id)
     if incident is None or incident.acknowledged_at or not incident.is_active:
         return False
     already = incident.events.filter(kind="response_breached", params__severity=incident.severity)
     if already.exists():
         return False
     timeline.response_breached(incident)
+    clocks.notify_response_breach(incident, now=now)
     return True

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from portal import timers
+from portal import hooks, timers
 from portal.errors import ApplicationError, ConflictError
 
 from .. import lifecycle, timeline
@@ -89,6 +89,13 @@ def incident_change_status(
         clocks.check_triggers(incident, now=now)
     else:
         clocks.stop_clocks(incident)
+    # Later apps react without incidents importing them (a post-mortem draft, the status page),
+    # inside this transaction: a handler that fails refuses the change.
+    if to == Status.RESOLVED:
+        hooks.fire(hooks.INCIDENT_RESOLVED, incident=incident, actor=actor, at=now)
+    elif to == Status.CLOSED:
+        hooks.fire(hooks.INCIDENT_CLOSED, incident=incident, actor=actor, at=now)
+    hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status", at=now)
     return incident
 
 

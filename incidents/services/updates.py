@@ -6,9 +6,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from portal import hooks
 from portal.errors import ApplicationError
 
-from .. import timeline
+from .. import bounds, timeline
 from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
 from . import clocks
@@ -55,8 +56,9 @@ def status_update_post(
         )
     latest = default_next_update(incident, now)
     if next_update_at is not None:
-        if next_update_at <= now:
-            raise ApplicationError("The next update must be in the future.", field="next_update_at")
+        error = bounds.next_update_error(next_update_at, now)
+        if error:
+            raise ApplicationError(error, field="next_update_at")
         if latest is not None and next_update_at > latest:
             raise ApplicationError(
                 f"A {incident.severity} incident is updated at least every "
@@ -81,5 +83,7 @@ def status_update_post(
     incident.next_update_due_at = due
     clocks.schedule_update_reminders(incident)
     timeline.status_update(incident, actor, update=update, at=now)
+    if audience == Audience.PUBLIC:
+        hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status_update", at=now)
     touch(incident)
     return update

@@ -1,4 +1,7 @@
+from datetime import UTC
+
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 
 from ..severity import SEVERITIES
@@ -40,6 +43,20 @@ def response_clock(incident, now):
         "overdue_by": now - incident.response_due_at,
         "remaining": incident.response_due_at - now,
     }
+
+
+@register.simple_tag
+def safe_when(value):
+    """portal's {% when %}, except that an instant the viewer's zone cannot represent (within
+    a day of year 1 or 9999, only ever a value stored before the input bounds existed) is
+    shown in UTC instead of failing the page for everyone."""
+    from portal.templatetags.portal_tags import when
+
+    try:
+        return when(value)
+    except OverflowError:
+        with timezone.override(UTC):
+            return when(value)
 
 
 @register.filter

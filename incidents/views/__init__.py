@@ -2,6 +2,8 @@ from .command import (
     add_note,
     assign_role,
     change_status,
+    incident_acknowledge,
+    incident_verify,
     mark_key,
     poll,
     post_update,
@@ -11,14 +13,12 @@ from .command import (
 )
 from .pages import (
     dashboard,
-    incident_acknowledge,
     incident_declare,
     incident_detail,
     incident_edit,
     incident_export,
     incident_false_alarm,
     incident_list,
-    incident_verify,
     suggest_severity,
 )
 

@@ -2,9 +2,11 @@
 back to the incident (works without JavaScript); with htmx it answers with the page's live
 fragments swapped out-of-band, so the person acting sees the result at once."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -22,7 +24,7 @@ from ..forms import (
     StatusUpdateForm,
     WaiveForm,
 )
-from ..models import IncidentChecklistItem, TimelineEvent
+from ..models import IncidentChecklistItem, Status, TimelineEvent
 from .pages import VIEW, WORK, detail_context, stamp
 
 
@@ -79,6 +81,31 @@ def _run(request, reference: str, form, call, success: str):
     except ApplicationError as error:
         return _done(request, reference, error=error.message)
     return _done(request, reference, success=success)
+
+
+def _act(request, reference: str, service, success: str):
+    """An action without input: the service's refusal answers like a form's (422 for htmx,
+    a message after the redirect without JavaScript)."""
+    incident = selectors.incident_by_reference(reference)
+    try:
+        service(actor=request.user, incident=incident)
+    except ApplicationError as error:
+        return _done(request, reference, error=error.message)
+    return _done(request, reference, success=success)
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def incident_acknowledge(request, reference: str):
+    return _act(request, reference, services.incident_acknowledge, "Incident acknowledged.")
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def incident_verify(request, reference: str):
+    return _act(
+        request, reference, services.incident_verify, "Verified: the incident is now Investigating."
+    )
 
 
 @require_POST
@@ -212,23 +239,42 @@ def post_update(request, reference: str):
     )
 
 
+# The poll's counters as the page writes them: ASCII digits only (str.isdigit() also accepts
+# '²' and other scripts' digits), a microsecond stamp possibly negative.
+_COUNTERS = {
+    "since": re.compile(r"-?[0-9]{1,20}"),
+    "n": re.compile(r"[0-9]{1,19}"),
+    "e": re.compile(r"[0-9]{1,19}"),
+}
+
+
+def _poll_params(request) -> dict[str, str]:
+    params = {name: request.GET.get(name, "") for name in (*_COUNTERS, "s")}
+    for name, pattern in _COUNTERS.items():
+        if params[name] and not pattern.fullmatch(params[name]):
+            raise BadRequest(f"The poll's {name!r} must be a number.")
+    if params["s"] and params["s"] not in Status.values:
+        raise BadRequest("The poll's 's' must be an incident status.")
+    return params
+
+
 @require_GET
 def poll(request, reference: str):
     """Live refresh (DESIGN.md decision 7): nothing new costs one indexed query and a 204.
     The permission check (two more queries) runs only when there is something to show: an
     empty 204 tells nothing to someone who could not have obtained the stamp anyway."""
+    params = _poll_params(request)
     state = selectors.poll_state(reference, request.user)
     if state is None:
         raise Http404("No such incident.")
     changed_at, notice = state
-    if request.GET.get("since") == stamp(changed_at) and request.GET.get("n") == str(notice or 0):
+    if params["since"] == stamp(changed_at) and params["n"] == str(notice or 0):
         return HttpResponse(status=204)
     if not request.user.has_perm(VIEW):
         raise PermissionDenied
-    last_seen = request.GET.get("e", "")
     return live_response(
         request,
         reference,
-        known_status=request.GET.get("s", ""),
-        after_event=int(last_seen) if last_seen.isdigit() else None,
+        known_status=params["s"],
+        after_event=int(params["e"]) if params["e"] else None,
     )

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +46,19 @@ def _filters(form: IncidentFilterForm) -> dict:
     return form.cleaned_data
 
 
+def _refused_status(request) -> int:
+    # htmx swaps 422 (base.html's responseHandling), so the refusal shows in the fragment.
+    return 422 if request.htmx else 400
+
+
+def _error_lines(form) -> list[str]:
+    return [
+        f"{form.fields[f].label or f}: {e}" if f != "__all__" else str(e)
+        for f, errors in form.errors.items()
+        for e in errors
+    ]
+
+
 def _apply_error(form, error: ApplicationError) -> None:
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
@@ -76,13 +89,22 @@ def incident_list(request):
         request,
         _partial(request, "incidents/list.html", "results"),
         {"form": form, "page": page, "query": query.urlencode(), "now": timezone.now()},
+        status=_refused_status(request) if form.errors else 200,
     )
 
 
 @require_GET
 @permission_required(REPORTS, raise_exception=True)
 def incident_export(request):
-    incidents = selectors.incident_list(_filters(IncidentFilterForm(request.GET)))
+    form = IncidentFilterForm(request.GET)
+    filters = _filters(form)
+    if form.errors:
+        # An export quietly wider than the filters asked for would mislead; say what is wrong.
+        return HttpResponseBadRequest(
+            "The export was refused: " + " ".join(_error_lines(form)),
+            content_type="text/plain; charset=utf-8",
+        )
+    incidents = selectors.incident_list(filters)
     response = StreamingHttpResponse(
         exports.incident_rows(incidents.iterator(chunk_size=500)), content_type="text/csv"
     )
@@ -233,31 +255,6 @@ def incident_edit(request, reference: str):
         "incidents/edit.html",
         {"form": form, "incident": incident, "conflict": conflict},
         status=status,
-    )
-
-
-def _action(request, reference: str, service, success: str, **kwargs):
-    incident = selectors.incident_by_reference(reference)
-    try:
-        service(actor=request.user, incident=incident, **kwargs)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-    return redirect(incident)
-
-
-@require_POST
-@permission_required(WORK, raise_exception=True)
-def incident_acknowledge(request, reference: str):
-    return _action(request, reference, services.incident_acknowledge, "Incident acknowledged.")
-
-
-@require_POST
-@permission_required(WORK, raise_exception=True)
-def incident_verify(request, reference: str):
-    return _action(
-        request, reference, services.incident_verify, "Verified: the incident is now Investigating."
     )
 
 

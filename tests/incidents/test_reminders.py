@@ -69,8 +69,8 @@ def test_reminders_never_sent_twice_for_the_same_due_time(p1):
     # the idempotency key holds.
     from incidents.services import clocks
 
-    clocks.remind_update(p1.pk, overdue=True, now=due)
-    clocks.remind_update(p1.pk, overdue=False, now=due)
+    clocks.update_reminder_send(incident_id=p1.pk, overdue=True, now=due)
+    clocks.update_reminder_send(incident_id=p1.pk, overdue=False, now=due)
     assert notices("update_overdue").count() == 2  # one portal + one email
     assert notices("update_due_soon").count() == 2
     assert p1.events.filter(kind="update_overdue").count() == 1
@@ -99,9 +99,9 @@ def test_outbox_sends_email_once_and_survives_a_worker_dying_between_claim_and_s
     # A worker claimed it and died before sending: the row is stuck in "sending".
     claimed_at = timezone.now()
     Notification.objects.filter(pk=email.pk).update(status="sending", claimed_at=claimed_at)
-    assert notifications.deliver(email.pk, now=claimed_at) == "skipped"  # not while leased
+    assert notifications.deliver(email.pk, now=claimed_at) == "busy"  # not while leased
     assert mail.outbox == []
-    later = claimed_at + notifications.LEASE + timedelta(seconds=1)
+    later = claimed_at + notifications.lease() + timedelta(seconds=1)
     assert notifications.dispatch_due(later)["sent"] >= 1
     assert notifications.dispatch_due(later)["sent"] == 0
     sent = [m for m in mail.outbox if "overdue" in m.subject]
@@ -123,7 +123,7 @@ def test_failed_delivery_retries_with_backoff_then_shows_on_the_incident(
     assert email.status == "pending" and email.attempts == 1
     assert "SMTP server refused" in email.last_error
     assert email.next_attempt_at == now + timedelta(seconds=30)
-    assert notifications.deliver(email.pk, now=now) == "skipped"  # backing off
+    assert notifications.deliver(email.pk, now=now) == "busy"  # backing off
     Notification.objects.filter(pk=email.pk).update(attempts=notifications.MAX_ATTEMPTS - 1)
     assert notifications.deliver(email.pk, now=now + timedelta(hours=2)) == "failed"
     client.force_login(responder)
@@ -132,11 +132,19 @@ def test_failed_delivery_retries_with_backoff_then_shows_on_the_incident(
 
 
 class BrokenBackend:
+    """A mail relay that refuses connections while `broken` (the outside world, stubbed)."""
+
+    broken = True
+    sent: list = []
+
     def __init__(self, *args, **kwargs):
         pass
 
     def send_messages(self, messages):
-        raise ConnectionRefusedError("SMTP server refused the connection")
+        if BrokenBackend.broken:
+            raise ConnectionRefusedError("SMTP server refused the connection")
+        BrokenBackend.sent.extend(messages)
+        return len(messages)
 
 
 def test_bell_shows_unread_in_portal_notices(p1, client, responder):
@@ -228,7 +236,9 @@ def test_triggers_fire_once_even_when_their_timers_run_again(declare, managers):
     from incidents.services import clocks
 
     for _ in range(3):
-        clocks.escalate_on_time(incident.pk, "unresolved_30m", now=t0 + timedelta(hours=1))
+        clocks.escalation_fire_on_time(
+            incident_id=incident.pk, kind="unresolved_30m", now=t0 + timedelta(hours=1)
+        )
     assert incident.events.filter(kind="escalation_triggered").count() == 1
     assert Notification.objects.filter(reason="escalation").count() == 2
 
@@ -249,7 +259,7 @@ def test_a_channel_that_keeps_failing_is_short_circuited_and_shown(
     now = timezone.now()
     rows = notifications.notify(
         key="test-breaker",
-        reason="test",
+        reason="escalation",
         recipients=people,
         channels=[EMAIL],
         subject="Hello",
@@ -266,10 +276,13 @@ def test_a_channel_that_keeps_failing_is_short_circuited_and_shown(
     assert "short-circuited" in deferred.last_error
     client.force_login(responder)
     page = client.get(incident.get_absolute_url()).content.decode()
-    assert 'data-testid="circuit"' in page and "email channel is short-circuited" in page
+    assert 'data-testid="circuit"' in page and "Email via test_reminders is short-circuited" in page
     # When it closes, one success resets it.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    later = circuit.open_until + timedelta(seconds=1)
-    assert notifications.deliver(rows[-1].pk, now=later) == "sent"
+    BrokenBackend.broken = False
+    try:
+        later = circuit.open_until + timedelta(seconds=1)
+        assert notifications.deliver(rows[-1].pk, now=later) == "sent"
+    finally:
+        BrokenBackend.broken = True
     circuit.refresh_from_db()
     assert circuit.consecutive_failures == 0 and circuit.open_until is None

@@ -27,7 +27,10 @@ class Command(BaseCommand):
             "worker": [
                 python, "-m", "celery", "-A", "portal", "worker",
                 "--loglevel=INFO",
-                f"--queues={celery_app.conf.task_default_queue},{settings.CELERY_TIMERS_QUEUE}",
+                "--queues=" + ",".join([
+                    settings.CELERY_PAGES_QUEUE, settings.CELERY_TIMERS_QUEUE,
+                    celery_app.conf.task_default_queue, settings.CELERY_BULK_QUEUE,
+                ]),
                 "--concurrency=2",
                 "--hostname=worker@%h",
             ],

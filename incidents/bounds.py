@@ -1,0 +1,75 @@
+"""How far from now every date and time the portal accepts may lie (DESIGN.md decision 10: no
+stored value may make a page fail for everyone). One table, read by the forms (a field error)
+and by the services (ApplicationError, for tasks and the API). Each check returns the refusal
+message, or "" when the value is within bounds."""
+
+from datetime import UTC, date, datetime, timedelta
+
+# A detection is no earlier than this before the declaration: older problems are a
+# post-mortem's business, and year 1 or a mistyped century is no detection time.
+DETECTION_LOOKBACK = timedelta(days=365)
+# A browser clock a little ahead of the server's is not a detection "in the future".
+DETECTION_CLOCK_SKEW = timedelta(minutes=1)
+# The next status update is promised at most this far ahead (P1/P2 cadences are stricter).
+NEXT_UPDATE_HORIZON = timedelta(days=7)
+# The incident list's date filter: nothing was declared before the portal's era, and a year
+# ahead is as far as anyone plans.
+FILTER_EARLIEST = date(2000, 1, 1)
+FILTER_HORIZON = timedelta(days=366)
+
+
+def _days(delta: timedelta) -> str:
+    return f"{delta.days} days"
+
+
+def detection_error(detected_at: datetime, declared_at: datetime, *, skew=timedelta(0)) -> str:
+    """`declared_at` is the declaration being made (now) or, for an existing incident, its
+    own declaration time."""
+    if detected_at > declared_at + skew:
+        return "Detection time cannot be in the future."
+    if detected_at < declared_at - DETECTION_LOOKBACK:
+        return (
+            f"Detection time must be within {_days(DETECTION_LOOKBACK)} before the "
+            "declaration; for an older problem, give the time it was noticed again."
+        )
+    return ""
+
+
+def next_update_error(next_update_at: datetime, now: datetime) -> str:
+    if next_update_at <= now:
+        return "The next update must be in the future."
+    if next_update_at > now + NEXT_UPDATE_HORIZON:
+        return (
+            f"The next update must be within {_days(NEXT_UPDATE_HORIZON)}; promise a nearer one "
+            "and post again then."
+        )
+    return ""
+
+
+def filter_latest(today: date) -> date:
+    return today + FILTER_HORIZON
+
+
+def filter_date_error(day: date, today: date) -> str:
+    latest = filter_latest(today)
+    if not FILTER_EARLIEST <= day <= latest:
+        return f"Enter a date between {FILTER_EARLIEST.isoformat()} and {latest.isoformat()}."
+    return ""
+
+
+def clamp_filter_date(day: date, today: date) -> date:
+    """For callers that skip the form: a date the filter can always turn into a time."""
+    return min(max(day, FILTER_EARLIEST), filter_latest(today))
+
+
+_LATEST = datetime.max.replace(tzinfo=UTC)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
+def shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, stopping at the ends of the calendar: display code reading a value
+    stored before these bounds existed must not fail on it."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return _LATEST if delta > timedelta(0) else _EARLIEST
