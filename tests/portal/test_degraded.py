@@ -168,3 +168,40 @@ def test_log_in_pages_and_the_war_room_work_with_redis_down(
     assert time.monotonic() - started < 6
     # Notices still reach the outbox (and the database sweep delivers them).
     assert not Notification.objects.filter(status="failed").exists()
+
+
+SHOW_TIMEOUT = """
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("SHOW statement_timeout")
+    print(cursor.fetchone()[0])
+"""
+
+
+def test_the_statement_timeout_applies_to_web_processes_only():
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from tests.conftest import subprocess_database_url
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting (CI runs PostgreSQL)")
+
+    def show(**extra):
+        env = {k: v for k, v in os.environ.items() if k != "PORTAL_PROCESS"}
+        env.update(DATABASE_URL=subprocess_database_url(), **extra)
+        env["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+        out = subprocess.run(
+            [sys.executable, "-c", SHOW_TIMEOUT], env=env, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.strip()
+
+    assert show(PORTAL_PROCESS="web") == "5s"
+    assert show() == "0"  # workers, beat, migrations: no statement timeout
