@@ -25,7 +25,7 @@ from ..forms import (
     WaiveForm,
 )
 from ..models import IncidentChecklistItem, Status, TimelineEvent
-from .pages import VIEW, WORK, detail_context, stamp
+from .pages import VIEW, WORK, detail_context, error_lines, stamp
 
 
 def live_response(
@@ -65,11 +65,7 @@ def _done(request, reference: str, *, error: str = "", success: str = ""):
 
 
 def _form_error(form) -> str:
-    return " ".join(
-        f"{form.fields[f].label or f}: {e}" if f != "__all__" else str(e)
-        for f, errors in form.errors.items()
-        for e in errors
-    )
+    return " ".join(error_lines(form))
 
 
 def _run(request, reference: str, form, call, success: str):

@@ -51,7 +51,7 @@ def _refused_status(request) -> int:
     return 422 if request.htmx else 400
 
 
-def _error_lines(form) -> list[str]:
+def error_lines(form) -> list[str]:
     return [
         f"{form.fields[f].label or f}: {e}" if f != "__all__" else str(e)
         for f, errors in form.errors.items()
@@ -101,7 +101,7 @@ def incident_export(request):
     if form.errors:
         # An export quietly wider than the filters asked for would mislead; say what is wrong.
         return HttpResponseBadRequest(
-            "The export was refused: " + " ".join(_error_lines(form)),
+            "The export was refused: " + " ".join(error_lines(form)),
             content_type="text/plain; charset=utf-8",
         )
     incidents = selectors.incident_list(filters)
