@@ -322,6 +322,7 @@ def test_a_slow_mail_server_and_two_dispatchers_send_nothing_twice(
             idempotency_key=f"slow{i}", reason="escalation", channel=Channel.EMAIL,
             destination=f"r{i}@example.org", subject=f"s{i}", next_attempt_at=now,
         )  # fmt: skip
+
     def late_dispatch():
         time.sleep(1.2)  # the second beat's dispatch starts while the first is mid-batch
         return notifications.dispatch_due()
