@@ -37,9 +37,11 @@ class SweepStatusAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "reason", "recipient", "channel", "status", "attempts"]
-    list_filter = ["status", "channel", "reason"]
-    search_fields = ["subject", "recipient__username"]
+    list_display = [
+        "created_at", "reason", "addressee", "channel", "lane", "status", "attempts", "provider",
+    ]  # fmt: skip
+    list_filter = ["status", "channel", "lane", "reason"]
+    search_fields = ["subject", "recipient__username", "destination"]
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):
@@ -48,4 +50,4 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelCircuit)
 class ChannelCircuitAdmin(admin.ModelAdmin):
-    list_display = ["channel", "consecutive_failures", "open_until", "updated_at"]
+    list_display = ["channel", "provider", "consecutive_failures", "open_until", "updated_at"]

@@ -377,3 +377,19 @@ def test_permanent_error_class_is_what_senders_raise(db, restore_senders):
     assert notifications.deliver(row.pk) == "failed"
     row.refresh_from_db()
     assert row.status == FAILED and "no such number" in row.last_error
+
+
+def test_the_admin_lists_rows_to_people_and_to_bare_destinations(db, client, admin_user, make_user):
+    person = make_user("pat", "Responder")
+    notifications.notify(
+        key="a", reason="escalation", recipients=[person], channels=[Channel.PORTAL], subject="s1"
+    )
+    Notification.objects.create(
+        idempotency_key="b", reason="subscriber_update", channel=Channel.EMAIL,
+        destination="reader@example.org", subject="s2", lane=Lane.BULK,
+    )  # fmt: skip
+    client.force_login(admin_user)
+    page = client.get("/admin/portal/notification/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "reader@example.org" in html and "Pat" in html
