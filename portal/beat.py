@@ -7,7 +7,6 @@ twice is safe (portal.timers), so beat and a worker overlapping costs nothing.""
 
 import logging
 import time
-from datetime import timedelta
 
 from celery.beat import PersistentScheduler
 from django.conf import settings
@@ -22,13 +21,14 @@ DISPATCH = "dispatch-notifications"
 
 def _workers_behind(started: float) -> bool:
     """No worker has swept for SWEEP_STALE_AFTER intervals (and beat has been up that long)."""
+    from .health import stale_window
     from .models import SweepStatus
 
-    window = settings.TIMER_SWEEP_SECONDS * settings.SWEEP_STALE_AFTER
-    if time.monotonic() - started < window:
+    window = stale_window()
+    if time.monotonic() - started < window.total_seconds():
         return False
     last = SweepStatus.objects.filter(pk=1).values_list("last_worker_at", flat=True).first()
-    return last is None or timezone.now() - last > timedelta(seconds=window)
+    return last is None or timezone.now() - last > window
 
 
 def sweep_locally(*, dispatch: bool = True) -> dict:

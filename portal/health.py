@@ -118,11 +118,15 @@ def check_broker() -> str:
     return OK
 
 
+def stale_window() -> timedelta:
+    """A sweep (or a worker's sweep) older than this is stale."""
+    return timedelta(seconds=settings.TIMER_SWEEP_SECONDS * settings.SWEEP_STALE_AFTER)
+
+
 def _age_state(stamp: datetime | None, now: datetime) -> str:
     if stamp is None:
         return DOWN
-    stale_after = timedelta(seconds=settings.TIMER_SWEEP_SECONDS * settings.SWEEP_STALE_AFTER)
-    return OK if now - stamp <= stale_after else STALE
+    return OK if now - stamp <= stale_window() else STALE
 
 
 def report(now: datetime | None = None) -> dict:

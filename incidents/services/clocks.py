@@ -54,16 +54,26 @@ def schedule_update_reminders(incident: Incident) -> None:
     timers.schedule(UPDATE_OVERDUE, incident.pk, due)
 
 
-def _communicator(incident: Incident):
-    """The Communications Coordinator, or the Incident Commander when there is none."""
-    holders = {
+def _notify(incident: Incident, **kwargs):
+    """An outbox notice about this incident: linked to it, and listed on its page if it fails."""
+    return notifications.notify(
+        url=incident.get_absolute_url(), topic=f"incident:{incident.pk}", **kwargs
+    )
+
+
+def _holders(incident: Incident, *roles: str) -> dict:
+    """role -> the person holding it now, for the given roles (one query)."""
+    return {
         a.role: a.user
         for a in RoleAssignment.objects.filter(
-            incident=incident,
-            released_at__isnull=True,
-            role__in=[ResponseRole.COMMUNICATIONS, ResponseRole.COMMANDER],
+            incident=incident, released_at__isnull=True, role__in=roles
         ).select_related("user")
     }
+
+
+def _communicator(incident: Incident):
+    """The Communications Coordinator, or the Incident Commander when there is none."""
+    holders = _holders(incident, ResponseRole.COMMUNICATIONS, ResponseRole.COMMANDER)
     return holders.get(ResponseRole.COMMUNICATIONS) or holders.get(ResponseRole.COMMANDER)
 
 
@@ -107,7 +117,8 @@ def update_reminder_send(
         log.warning("%s: no one to remind of the status update due %s", incident, due)
         return False
     when = "overdue" if overdue else "due soon"
-    created = notifications.notify(
+    created = _notify(
+        incident,
         key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
         reason="update_overdue" if overdue else "update_due_soon",
         recipients=[person],
@@ -116,8 +127,6 @@ def update_reminder_send(
             f"The next status update for {incident.reference} ({incident.title}) "
             f"{'was' if overdue else 'is'} due at {_local(person, due)}."
         ),
-        url=incident.get_absolute_url(),
-        topic=f"incident:{incident.pk}",
         now=now,
     )  # fmt: skip
     if overdue and created:
@@ -150,15 +159,14 @@ def fire_trigger(incident: Incident, kind: str, *, now: datetime | None = None) 
     label = EscalationTrigger.Kind(kind).label
     timeline.escalation_triggered(incident, kind=kind, label=label, at=now)
     Incident.objects.filter(pk=incident.pk).touch()
-    notifications.notify(
+    _notify(
+        incident,
         key=f"escalation:{incident.pk}:{kind}",
         reason="escalation",
         recipients=_managers(),
         subject=f"Escalation: {incident.reference} ({incident.severity}) - {label}",
         body=f"{incident.reference} {incident.title}\nTrigger: {label}\nStatus: "
         f"{incident.get_status_display()}",
-        url=incident.get_absolute_url(),
-        topic=f"incident:{incident.pk}",
         now=now,
     )
     return True
@@ -218,15 +226,14 @@ def notify_role_given(incident: Incident, *, user, label: str, actor, key: str, 
     """Tell a person they were given a response role (not when they took it themselves)."""
     if user is None or user == actor:
         return
-    notifications.notify(
+    _notify(
+        incident,
         key=f"role:{key}",
         reason="role_assigned",
         recipients=[user],
         subject=f"{incident.reference}: you are now {label}",
         body=f"{timeline.display_name(actor)} made you {label} of {incident.reference} "
         f"({incident.severity}, {incident.get_status_display()}): {incident.title}",
-        url=incident.get_absolute_url(),
-        topic=f"incident:{incident.pk}",
         now=now,
     )
 
@@ -234,21 +241,14 @@ def notify_role_given(incident: Incident, *, user, label: str, actor, key: str, 
 def notify_response_breach(incident: Incident, *, now) -> None:
     """The response time ran out with nobody acknowledging: the managers, and the commander
     if there is one, hear of it."""
-    commander = (
-        RoleAssignment.objects.filter(
-            incident=incident, role=ResponseRole.COMMANDER, released_at__isnull=True
-        )
-        .select_related("user")
-        .first()
-    )
-    notifications.notify(
+    commander = _holders(incident, ResponseRole.COMMANDER).get(ResponseRole.COMMANDER)
+    _notify(
+        incident,
         key=f"breach:{incident.pk}:{incident.severity}",
         reason="response_breach",
-        recipients=[*_managers(), *([commander.user] if commander else [])],
+        recipients=[*_managers(), commander],
         subject=f"Response time breached: {incident.reference} ({incident.severity})",
         body=f"{incident.reference} {incident.title}\nNobody acknowledged it within "
         f"{incident.severity_level.response_time_display} of detection.",
-        url=incident.get_absolute_url(),
-        topic=f"incident:{incident.pk}",
         now=now,
     )

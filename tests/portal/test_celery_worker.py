@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from incidents.models import TimelineEvent
 from portal.models import Timer
 from portal.tasks import sweep_timers
 from tests.conftest import subprocess_database_url
+from tests.portal.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,15 +83,6 @@ def celery(tmp_path):
     processes.stop()
 
 
-def _wait_for(predicate, timeout=45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
-
-
 def _breach_events(incident):
     return TimelineEvent.objects.filter(incident=incident, kind="response_breached").count()
 
@@ -103,7 +94,7 @@ def test_real_worker_runs_the_sweep_task(declare, celery):
 
     celery.worker()
     sweep_timers.apply_async(queue=celery.queue)
-    fired = _wait_for(lambda: _breach_events(incident) == 1)
+    fired = wait_for(lambda: _breach_events(incident) == 1)
     assert fired, "the worker did not fire the timer:\n" + celery.log()[-3000:]
     timer.refresh_from_db()
     assert timer.state == Timer.State.FIRED
@@ -114,7 +105,7 @@ def test_real_worker_runs_the_sweep_task(declare, celery):
     assert transport.group(1).startswith(expected), transport.group(1)
     # A second sweep through the worker finds nothing due and doubles nothing.
     sweep_timers.apply_async(queue=celery.queue)
-    assert _wait_for(lambda: celery.log().count("succeeded") >= 2), celery.log()[-3000:]
+    assert wait_for(lambda: celery.log().count("succeeded") >= 2), celery.log()[-3000:]
     assert _breach_events(incident) == 1
 
 
@@ -122,7 +113,7 @@ def test_beat_schedules_the_sweep_without_anyone_asking(declare, celery):
     incident = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
     celery.worker()
     celery.beat()
-    fired = _wait_for(lambda: _breach_events(incident) == 1)
+    fired = wait_for(lambda: _breach_events(incident) == 1)
     assert fired, "beat + worker did not fire the timer:\n" + celery.log()[-3000:]
     celery.stop()
     assert _breach_events(incident) == 1

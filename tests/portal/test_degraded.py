@@ -9,49 +9,19 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal import health, resilience
+from portal import health
 from portal.models import Notification, SweepStatus
 from tests.conftest import PASSWORD
+from tests.portal.conftest import FrozenServer, free_port, wait_for
 from tests.portal.test_celery_worker import CeleryProcesses
-from tests.portal.test_health import FrozenServer
-from tests.portal.test_smtp_worker import Inbox, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    health._banner_cache.update(at=None, value=None)
-    resilience.redis.reset()
-    yield
-    health._banner_cache.update(at=None, value=None)
-    resilience.redis.reset()
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
-
-
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_with_the_broker_down_beat_sweeps_and_a_due_reminder_goes_out(
     declare, make_user, smtp_server, tmp_path
 ):
-    inbox, port = smtp_server
+    inbox, port = smtp_server()
     cleo = make_user("cleo", "Responder")
     cleo.email = "cleo@example.org"
     cleo.save()
@@ -70,7 +40,7 @@ def test_with_the_broker_down_beat_sweeps_and_a_due_reminder_goes_out(
     try:
         started = time.monotonic()
         celery.beat()  # no worker could take anything even if the broker were up
-        arrived = _wait_for(lambda: len(inbox.messages) >= 2, timeout=30)
+        arrived = wait_for(lambda: len(inbox.messages) >= 2, timeout=30)
         elapsed = time.monotonic() - started
         time.sleep(2)  # a few more sweeps: nothing twice
     finally:
@@ -78,14 +48,8 @@ def test_with_the_broker_down_beat_sweeps_and_a_due_reminder_goes_out(
     log = celery.log()
     assert arrived, log[-4000:]
     assert "broker unreachable" in log
-    subjects = sorted(
-        line.split(":", 1)[1].strip()
-        for m in inbox.messages
-        for line in m["data"].splitlines()
-        if line.startswith("Subject:")
-    )
     ref = incident.reference
-    assert subjects == [f"{ref}: status update due soon", f"{ref}: status update overdue"]
+    assert inbox.subjects() == [f"{ref}: status update due soon", f"{ref}: status update overdue"]
     # Beat needs a few seconds to start; after that, within a sweep interval (1 s) or two.
     assert elapsed < 15, elapsed
     assert incident.events.filter(kind="update_overdue").count() == 1
@@ -101,7 +65,7 @@ def test_stopping_beat_turns_the_sweep_stale_and_shows_a_banner(
     try:
         celery.worker()
         celery.beat()
-        ok = _wait_for(lambda: health.report()["worker"] == "ok", timeout=45)
+        ok = wait_for(lambda: health.report()["worker"] == "ok", timeout=45)
         assert ok, celery.log()[-3000:]
         client.force_login(responder)
         health._banner_cache.update(at=None, value=None)
@@ -109,7 +73,7 @@ def test_stopping_beat_turns_the_sweep_stale_and_shows_a_banner(
         assert client.get("/healthz/ready").status_code == 200
         celery.procs[-1].terminate()  # beat only; the worker keeps running
         celery.procs[-1].wait(timeout=15)
-        stale = _wait_for(lambda: health.report()["sweep"] == "stale", timeout=20)
+        stale = wait_for(lambda: health.report()["sweep"] == "stale", timeout=20)
         assert stale, health.report()
     finally:
         celery.stop()

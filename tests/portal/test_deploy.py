@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import subprocess_database_url
+from tests.portal.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD_ENV = {
@@ -116,12 +116,6 @@ def test_production_stack_serves_with_gunicorn_and_whitenoise(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=15)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

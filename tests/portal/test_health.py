@@ -3,10 +3,8 @@ is reported as, which status code follows, and that both answer within a second.
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,22 +12,14 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from portal import health, resilience
+from portal import health
 from portal.celery import app as celery_app
 from portal.models import Notification, SweepStatus, Timer
+from tests.portal.conftest import FrozenServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The probe runs its database check on its own connection: the rows it reads must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_state():
-    health._banner_cache.update(at=None, value=None)
-    resilience.redis.reset()
-    yield
-    health._banner_cache.update(at=None, value=None)
-    resilience.redis.reset()
 
 
 def stamp_sweep(ago: timedelta, *, worker_ago: timedelta | None = None):
@@ -110,9 +100,7 @@ def test_failures_are_counted(client, declare):
 
 def test_an_unreachable_broker_degrades_without_failing_the_probe(client, monkeypatch):
     stamp_sweep(timedelta(seconds=1))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = s.getsockname()[1]  # nothing listens here once closed
+    dead = free_port()  # nothing listens here
     monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{dead}/0")
     response, body, elapsed = get(client, "/healthz")
     assert response.status_code == 200
@@ -139,34 +127,6 @@ def test_healthz_answers_head_and_any_host_over_plain_http(client, settings):
     assert client.get("/healthz/ready", HTTP_HOST="10.1.2.3").status_code in (200, 503)
     # Every other page still validates the host.
     assert client.get("/accounts/login/", HTTP_HOST="10.1.2.3").status_code == 400
-
-
-class FrozenServer:
-    """A server that accepts connections and never answers: what a SIGSTOPped PostgreSQL or
-    Redis looks like from the outside."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.held = []
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self):
-        self.stopping = True
-        for conn in self.held:
-            conn.close()
-        self.sock.close()
 
 
 @pytest.fixture

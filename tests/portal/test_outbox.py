@@ -2,17 +2,13 @@
 registry, skipped channels, permanent errors, circuits per provider, lanes, a lease that runs
 from each claim, the task's time limit, and a Message-ID that survives a retry."""
 
-import asyncio
-import email
 import http.server
-import socket
 import threading
 import time
 import urllib.request
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
@@ -21,48 +17,24 @@ from portal.channels import PermanentError, register_sender, sender_for, unregis
 from portal.channels import email as email_channel
 from portal.models import Channel, ChannelCircuit, Lane, Notification
 from tests.conftest import race
+from tests.portal.conftest import free_port
 
 SENT, FAILED, PENDING, SKIPPED = "sent", "failed", "pending", "skipped"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """A real SMTP server's inbox (aiosmtpd); `stall` seconds per message."""
-
-    def __init__(self, stall: float = 0.0):
-        self.stall = stall
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.stall:
-            await asyncio.sleep(self.stall)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp(settings):
-    servers = []
+def smtp(settings, smtp_server):
+    """A local SMTP server that the portal's mail backend sends to."""
 
-    def start(stall: float = 0.0) -> Inbox:
-        inbox = Inbox(stall)
-        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        servers.append(controller)
+    def start(stall: float = 0.0):
+        inbox, port = smtp_server(stall)
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
         settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
         settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
         return inbox
 
-    yield start
-    for controller in servers:
-        controller.stop()
+    return start
 
 
 @pytest.fixture

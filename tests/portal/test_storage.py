@@ -82,7 +82,7 @@ print(json.dumps({
 @pytest.mark.integration
 def test_s3_bucket_from_environment():
     """A real S3-compatible server (moto's) stands in for the bucket."""
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
