@@ -8,7 +8,7 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from portal import roles
 
-        from . import checklists, timers  # noqa: F401  (registers the timer handlers)
+        from . import checklists, timer_handlers  # noqa: F401  (registers the handlers)
 
         roles.grant(
             roles.RESPONDER,
@@ -16,7 +16,7 @@ class IncidentsConfig(AppConfig):
             "incidents.add_incident",
             "incidents.change_incident",
         )
-        roles.grant(roles.MANAGER, "incidents.view_reports")
+        roles.grant(roles.MANAGER, "incidents.view_reports", "incidents.command_any_incident")
         post_migrate.connect(
             checklists.ensure_templates, sender=self, dispatch_uid="incidents.checklists"
         )

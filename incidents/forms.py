@@ -4,12 +4,13 @@ since the API and tasks call them too)."""
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms.models import fields_for_model
 from django.utils import timezone
 
 from . import bounds
-from .impact import RecoveryComplexity, Scope, Symptom, suggest_severity
+from .impact import IMPACT_FIELDS, IMPACT_GROUPS, Assessment, suggest_severity
 from .models import Audience, Component, Followup, Incident, ResponseRole, Status
-from .services import assessment_from
 from .severity import SEVERITY_CHOICES
 from .taxonomy import SUBTYPE_CHOICES, TYPE_CHOICES, subtype_belongs
 from .timeline import NOTE_TAGS
@@ -30,56 +31,39 @@ class _NoTagHelperMixin:
         return helper
 
 
-class ImpactFields(forms.Form):
-    """The impact assessment shared by the declare and edit forms."""
+def _impact_formfield(model_field, **kwargs):
+    """The model's field rules, ranges included, as form fields."""
+    for validator in model_field.validators:
+        if isinstance(validator, MinValueValidator):
+            kwargs.setdefault("min_value", validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            kwargs.setdefault("max_value", validator.limit_value)
+    return model_field.formfield(**kwargs)
 
-    users_affected = forms.IntegerField(
-        required=False, min_value=0, max_value=2_000_000_000, label="Users affected (number)"
-    )
-    users_affected_percent = forms.DecimalField(
-        required=False,
-        min_value=0,
-        max_value=100,
-        max_digits=5,
-        decimal_places=2,
-        label="Users affected (%)",
-    )
-    symptom = forms.ChoiceField(choices=Symptom.choices, initial=Symptom.UNKNOWN)
-    impact_revenue = forms.BooleanField(required=False, label="Revenue")
-    impact_reputation = forms.BooleanField(required=False, label="Reputation")
-    impact_compliance = forms.BooleanField(required=False, label="Regulatory compliance")
-    impact_sla = forms.BooleanField(required=False, label="Contract or SLA violation")
-    technical_scope = forms.ChoiceField(
-        choices=Scope.choices, initial=Scope.SINGLE, label="Scope of affected systems"
-    )
-    data_risk = forms.BooleanField(required=False, label="Data integrity or loss risk")
-    security_implications = forms.BooleanField(required=False, label="Security implications")
-    recovery_complexity = forms.ChoiceField(
-        choices=RecoveryComplexity.choices, initial=RecoveryComplexity.UNKNOWN
-    )
 
-    IMPACT_NAMES = (
-        "users_affected",
-        "users_affected_percent",
-        "symptom",
-        "impact_revenue",
-        "impact_reputation",
-        "impact_compliance",
-        "impact_sla",
-        "technical_scope",
-        "data_risk",
-        "security_implications",
-        "recovery_complexity",
+class ImpactFields(
+    forms.Form.__class__(
+        "ImpactFieldsBase",
+        (forms.Form,),
+        fields_for_model(Incident, fields=IMPACT_FIELDS, formfield_callback=_impact_formfield),
     )
+):
+    """The impact assessment shared by the declare and edit forms: the model's impact fields,
+    in their three groups (incidents/models/impact.py declares them, once)."""
+
+    IMPACT_NAMES = IMPACT_FIELDS
+
+    @property
+    def impact_groups(self) -> list[tuple[str, list]]:
+        return [(label, [self[name] for name in names]) for label, names in IMPACT_GROUPS]
 
     def impact_data(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in self.IMPACT_NAMES}
+        return {name: self.cleaned_data.get(name) for name in IMPACT_FIELDS}
 
     def suggestion(self):
         """The proposed severity for whatever impact input is valid so far."""
         data = getattr(self, "cleaned_data", None) or {}
-        usable = {k: v for k, v in data.items() if k in self.IMPACT_NAMES}
-        return suggest_severity(assessment_from(usable))
+        return suggest_severity(Assessment.of(data))
 
 
 class IncidentFieldsMixin(forms.Form):
@@ -181,7 +165,7 @@ class EditForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
 
     def suggestion(self):
         if not self.is_bound:
-            return suggest_severity(self.incident.assessment)
+            return suggest_severity(Assessment.of(self.incident))
         return super().suggestion()
 
     @classmethod
@@ -288,6 +272,44 @@ class StatusChangeForm(forms.Form):
     followup = forms.ChoiceField(
         required=False, choices=[("", "—"), *Followup.choices], label="Follow-up (to close)"
     )
+    # Resolving: the resolution communication, posted as the final update.
+    confirmed = forms.BooleanField(
+        required=False,
+        label="Normal operation is confirmed across all affected components",
+    )
+    explanation = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What occurred (brief explanation)",
+    )
+    user_action = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 1}),
+        label="User action needed",
+        help_text="Leave empty if users need to do nothing.",
+    )
+    prevention = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 1}),
+        label="Preventive measures",
+        help_text="If appropriate.",
+    )
+
+    def resolution(self):
+        from .services import ResolutionNotice
+
+        d = self.cleaned_data
+        if d.get("to") != Status.RESOLVED:
+            return None
+        return ResolutionNotice(
+            confirmed=d["confirmed"],
+            explanation=d["explanation"],
+            user_action=d["user_action"],
+            prevention=d["prevention"],
+        )
 
 
 class RoleAssignForm(forms.Form):
@@ -310,6 +332,14 @@ class StatusUpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Affected services and user impact.",
     )
+    impact_unconfirmed = forms.BooleanField(required=False, label="Impact not confirmed yet")
+    cause = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 1}),
+        help_text="What is known of the cause, if anything.",
+    )
+    cause_unconfirmed = forms.BooleanField(required=False, label="Cause not confirmed yet")
     actions = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),

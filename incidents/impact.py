@@ -5,51 +5,55 @@ proposed severity, and its wording is shown to the declarer next to the proposal
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db import models
+from .models.impact import (
+    IMPACT_FIELDS,
+    IMPACT_GROUPS,
+    ImpactAssessment,
+    RecoveryComplexity,
+    Scope,
+    Symptom,
+)
 
-
-class Symptom(models.TextChoices):
-    COMPLETE_OUTAGE = "complete_outage", "Complete outage"
-    FEATURE_UNAVAILABLE = "feature_unavailable", "Feature unavailable"
-    DEGRADED = "degraded", "Degraded performance or elevated errors"
-    INTERMITTENT = "intermittent", "Intermittent errors"
-    COSMETIC = "cosmetic", "Cosmetic or no user-visible symptom"
-    UNKNOWN = "unknown", "Not known yet"
-
-
-class Scope(models.TextChoices):
-    SINGLE = "single", "One component"
-    MULTIPLE = "multiple", "Several components"
-    PLATFORM = "platform", "Platform-wide"
-
-
-class RecoveryComplexity(models.TextChoices):
-    LOW = "low", "Low (restart, rollback)"
-    MEDIUM = "medium", "Medium (fix or failover)"
-    HIGH = "high", "High (restore, rebuild)"
-    UNKNOWN = "unknown", "Not known yet"
-
+__all__ = [
+    "IMPACT_FIELDS",
+    "IMPACT_GROUPS",
+    "Assessment",
+    "RecoveryComplexity",
+    "Scope",
+    "Symptom",
+    "suggest_severity",
+]
 
 # Share of users that makes an impact "wide" or "significant"; an absolute count counts too,
 # for teams that know the number of affected users but not the share.
 WIDE = {"percent": Decimal(25), "count": 10_000}
 SIGNIFICANT = {"percent": Decimal(10), "count": 1_000}
 
+_DEFAULTS = {f.name: f.get_default() for f in ImpactAssessment._meta.fields}
 
-@dataclass(frozen=True)
+
 class Assessment:
-    users_affected: int | None = None
-    users_affected_percent: Decimal | None = None
-    symptom: str = Symptom.UNKNOWN
-    revenue: bool = False
-    reputation: bool = False
-    compliance: bool = False
-    sla: bool = False
-    scope: str = Scope.SINGLE
-    data_risk: bool = False
-    security: bool = False
-    recovery_complexity: str = RecoveryComplexity.UNKNOWN
+    """The impact fields' values: an incident's, or a form's input so far, with the fields'
+    defaults for whatever is missing. Attribute names are the Incident's field names."""
+
+    def __init__(self, **values: Any):
+        unknown = set(values) - set(IMPACT_FIELDS)
+        if unknown:
+            raise TypeError(f"not impact fields: {sorted(unknown)}")
+        for name, default in _DEFAULTS.items():
+            setattr(self, name, values.get(name, default))
+
+    @classmethod
+    def of(cls, source: Any) -> "Assessment":
+        """From an object with the impact fields (an Incident) or a dict (form data)."""
+        if isinstance(source, dict):
+            return cls(**{k: v for k, v in source.items() if k in _DEFAULTS and v is not None})
+        return cls(**{name: getattr(source, name) for name in IMPACT_FIELDS})
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in IMPACT_FIELDS}
 
     def reaches(self, threshold: dict) -> bool:
         pct, count = self.users_affected_percent, self.users_affected
@@ -78,13 +82,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "P1",
         "Security implications together with a data integrity or loss risk (possible breach)",
-        lambda a: a.security and a.data_risk,
+        lambda a: a.security_implications and a.data_risk,
     ),
     Rule(
         "P1",
         "Complete outage that is platform-wide or affects at least 25% (or 10,000) of users",
         lambda a: (
-            a.symptom == Symptom.COMPLETE_OUTAGE and (a.scope == Scope.PLATFORM or a.reaches(WIDE))
+            a.symptom == Symptom.COMPLETE_OUTAGE
+            and (a.technical_scope == Scope.PLATFORM or a.reaches(WIDE))
         ),
     ),
     Rule(
@@ -102,12 +107,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "P2",
         "Security implications, or a data integrity or loss risk",
-        lambda a: a.security or a.data_risk,
+        lambda a: a.security_implications or a.data_risk,
     ),
     Rule(
         "P2",
         "Revenue impact or a contract/SLA violation",
-        lambda a: a.revenue or a.sla,
+        lambda a: a.impact_revenue or a.impact_sla,
     ),
     Rule(
         "P3",
@@ -117,7 +122,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "P3",
         "A compliance or reputation concern",
-        lambda a: a.compliance or a.reputation,
+        lambda a: a.impact_compliance or a.impact_reputation,
     ),
     Rule("P4", "No user-visible impact (cosmetic or isolated anomaly)", lambda a: True),
 )

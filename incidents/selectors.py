@@ -205,6 +205,8 @@ class WarRoom:
     open_circuits: list
     key_event_ids: set[int]
     next_update_number: int
+    commander: object | None  # the User in command, or None
+    final_update_public: bool  # resolving will post a public final update
 
 
 def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
@@ -213,7 +215,7 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
     from portal import notifications
     from portal.models import Notification
 
-    from . import lifecycle
+    from . import transitions
     from .models import KeyEvent, ResponseRole, RoleAssignment
 
     holders = {
@@ -246,12 +248,45 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
         updates=updates,
         escalations=escalations,
         failed_notifications=failed,
-        transitions=lifecycle.allowed(incident.status),
+        transitions=transitions.allowed(incident.status),
         open_circuits=notifications.open_circuits() if failed else [],
         assignable=assignable,
         key_event_ids=keys,
         next_update_number=next_number,
+        commander=holders.get(ResponseRole.COMMANDER),
+        final_update_public=any(u.audience == "public" for u in updates)
+        or incident.status_updates.filter(audience="public").exists(),
     )
+
+
+def impact_summary(incident: Incident) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The impact assessment as the page shows it, group by group (from the model's groups):
+    each field with its value, and the group's yes/no concerns on one line."""
+    from django.db.models import BooleanField
+    from django.utils.text import capfirst
+
+    from .impact import IMPACT_GROUPS
+    from .services.base import display
+
+    groups = []
+    for label, names in IMPACT_GROUPS:
+        rows, concerns, has_flags = [], [], False
+        for name in names:
+            field = Incident._meta.get_field(name)
+            value = getattr(incident, name)
+            if isinstance(field, BooleanField):
+                has_flags = True
+                if value:
+                    concerns.append(capfirst(field.verbose_name))
+            else:
+                shown = display(incident, name, value)
+                if name == "users_affected_percent" and shown:
+                    shown += "%"
+                rows.append((capfirst(field.verbose_name), shown or "Unknown"))
+        if has_flags:
+            rows.append(("Concerns", "; ".join(concerns) or "None noted"))
+        groups.append((label, rows))
+    return groups
 
 
 def newest_notice(user) -> int | None:

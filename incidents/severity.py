@@ -5,6 +5,8 @@ severity's response time, channels or cadence reads it from here."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+
 from portal.models import Channel
 
 
@@ -20,8 +22,6 @@ class SeverityLevel:
     css: str  # Bootstrap contextual colour
     # Spec "Post-Mortem Process": a blameless post-mortem after all P1/P2 incidents.
     postmortem_required: bool = False
-    # Spec "Escalation Triggers": escalate when still unresolved 30 minutes after declaration.
-    escalate_when_unresolved: bool = False
 
     @property
     def choice_label(self) -> str:
@@ -30,6 +30,14 @@ class SeverityLevel:
     @property
     def response_time_display(self) -> str:
         return _duration(self.response_time)
+
+    @property
+    def first_update_within(self) -> timedelta:
+        """Spec: P1/P2 update by their cadence from the start; P3/P4 "at beginning", which the
+        portal holds to STATUS_FIRST_UPDATE_MINUTES after verification (60 by default)."""
+        if self.update_cadence is not None:
+            return self.update_cadence
+        return timedelta(minutes=settings.STATUS_FIRST_UPDATE_MINUTES)
 
     @property
     def cadence_display(self) -> str:
@@ -67,7 +75,6 @@ SEVERITIES: dict[str, SeverityLevel] = {
             update_cadence=timedelta(minutes=30),
             css="danger",
             postmortem_required=True,
-            escalate_when_unresolved=True,
         ),
         SeverityLevel(
             code="P2",
@@ -83,7 +90,6 @@ SEVERITIES: dict[str, SeverityLevel] = {
             update_cadence=timedelta(minutes=60),
             css="warning",
             postmortem_required=True,
-            escalate_when_unresolved=True,
         ),
         SeverityLevel(
             code="P3",

@@ -32,6 +32,10 @@ KINDS: dict[str, str] = {
     "key_event": "Key event",
 }
 
+# How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
+# information"), wherever the update appears.
+UNCONFIRMED = " (unconfirmed)"
+
 NOTE_TAGS = {
     "": "Note",
     "hypothesis": "Hypothesis",
@@ -135,15 +139,19 @@ def status_changed(
     label: str,
     note: str,
     acknowledged: bool = False,
+    cleared: list[str] | None = None,
     at=None,
 ) -> TimelineEvent:
+    """cleared: the verification items a re-opening unticked, to be checked again."""
     params = {"from": old, "to": new, "note_label": label, "note": note}
     if acknowledged:
         params["acknowledged"] = True
+    if cleared:
+        params["cleared"] = cleared
     return _event(incident, "status_changed", actor, params, at=at)
 
 
-def response_breached(incident: Incident) -> TimelineEvent:
+def response_breached(incident: Incident, *, at: datetime | None = None) -> TimelineEvent:
     return _event(
         incident,
         "response_breached",
@@ -152,6 +160,7 @@ def response_breached(incident: Incident) -> TimelineEvent:
             "severity": incident.severity,
             "response_time": severity(incident.severity).response_time_display,
         },
+        at=at,
     )
 
 
@@ -190,6 +199,12 @@ def status_update(incident: Incident, actor, *, update, at=None) -> TimelineEven
         "actions": update.actions,
         "next_update_at": update.next_update_at.isoformat() if update.next_update_at else None,
     }
+    for name in ("cause", "user_action", "prevention"):
+        if getattr(update, name):
+            params[name] = getattr(update, name)
+    for name in ("impact_unconfirmed", "cause_unconfirmed"):
+        if getattr(update, name):
+            params[name] = True
     visibility = Visibility.PUBLIC if update.audience == "public" else Visibility.INTERNAL
     return _event(incident, "status_update", actor, params, at=at, visibility=visibility)
 
@@ -265,10 +280,13 @@ def describe(event: TimelineEvent) -> str:
         case "updated":
             return f"{who} updated {_changes(p.get('changes', {}))}"
         case "status_changed":
-            return (
+            text = (
                 f"{who} moved the incident from {_status(p.get('from'))} to "
                 f"{_status(p.get('to'))}. {p.get('note_label')}: {p.get('note')}"
             )
+            if p.get("cleared"):
+                text += f" To verify again: {'; '.join(p['cleared'])}."
+            return text
         case "note":
             return p.get("text", "")
         case "role_assigned":
@@ -285,10 +303,21 @@ def describe(event: TimelineEvent) -> str:
             )
         case "status_update":
             audience = "public" if p.get("audience") == "public" else "internal"
-            return (
+            text = (
                 f"{who} posted {audience} update #{p.get('number')} ({_status(p.get('status'))}). "
-                f"Impact: {p.get('impact')} Actions: {p.get('actions')}"
+                f"Impact{UNCONFIRMED if p.get('impact_unconfirmed') else ''}: {p.get('impact')}"
             )
+            if p.get("cause"):
+                text += (
+                    f" {'What occurred' if p.get('status') == 'resolved' else 'Cause'}"
+                    f"{UNCONFIRMED if p.get('cause_unconfirmed') else ''}: {p['cause']}"
+                )
+            text += f" Actions: {p.get('actions')}"
+            if p.get("user_action"):
+                text += f" User action needed: {p['user_action']}"
+            if p.get("prevention"):
+                text += f" Preventive measures: {p['prevention']}"
+            return text
         case "checklist_item":
             verb = {"done": "ticked", "undone": "unticked", "waived": "waived"}[p.get("action")]
             text = f"{who} {verb} “{p.get('text')}” ({p.get('checklist')})"

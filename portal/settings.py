@@ -300,6 +300,8 @@ TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=5.0)
 SWEEP_STALE_AFTER = env.float("SWEEP_STALE_AFTER", default=3.0)
 # Escalate when the root cause is still unknown this long after declaration.
 ESCALATION_ROOT_CAUSE_MINUTES = env.int("ESCALATION_ROOT_CAUSE_MINUTES", default=60)
+# P3/P4 have no update cadence; their first update is due this long after verification.
+STATUS_FIRST_UPDATE_MINUTES = min(max(env.int("STATUS_FIRST_UPDATE_MINUTES", default=60), 1), 1440)
 CELERY_TIMERS_QUEUE = env.str("CELERY_TIMERS_QUEUE", default="timers")
 # Delivery lanes: pages, staff notices (the default queue), bulk mail to subscribers.
 CELERY_PAGES_QUEUE = env.str("CELERY_PAGES_QUEUE", default="pages")

@@ -56,7 +56,14 @@ class StatusUpdate(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=16)
     impact = models.TextField(max_length=2000)
+    impact_unconfirmed = models.BooleanField(default=False)
+    # The cause as known so far; in the final (Resolved) update, what occurred.
+    cause = models.TextField(max_length=2000, blank=True)
+    cause_unconfirmed = models.BooleanField(default=False)
     actions = models.TextField(max_length=2000)
+    # The final update's resolution communication (spec "Resolution Communication").
+    user_action = models.TextField("User action needed", max_length=2000, blank=True)
+    prevention = models.TextField("Preventive measures", max_length=2000, blank=True)
     next_update_at = models.DateTimeField(null=True, blank=True)
     audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.INTERNAL)
     posted_by = models.ForeignKey(
@@ -74,6 +81,10 @@ class StatusUpdate(models.Model):
         return self.heading
 
     @property
+    def is_final(self) -> bool:
+        return self.status == "resolved"
+
+    @property
     def heading(self) -> str:
         return (
             f"Incident #{self.incident.reference} - {self.incident.title} - Update #{self.number}"
@@ -81,11 +92,13 @@ class StatusUpdate(models.Model):
 
 
 class EscalationTrigger(models.Model):
-    """One of the spec's escalation triggers, fired at most once per incident."""
+    """One of the spec's escalation triggers (the table is incidents/escalation_triggers.py),
+    fired at most once per incident."""
 
     class Kind(models.TextChoices):
-        UNRESOLVED_30 = "unresolved_30m", "P1/P2 unresolved 30 minutes after declaration"
-        MULTIPLE_COMPONENTS = "multiple_components", "More than one component affected"
+        UNRESOLVED_30 = "unresolved_30m", "Unresolved 30 minutes after declaration"
+        MULTIPLE_COMPONENTS = "multiple_components", "Multiple components affected"
+        CUSTOMER_IMPACT = "customer_impact", "Customer impact exceeding thresholds"
         ROOT_CAUSE_UNKNOWN = "root_cause_unknown", "Root cause unknown after initial investigation"
         SECURITY_PRIVACY = "security_privacy", "Security incident or data privacy concern"
 

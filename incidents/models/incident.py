@@ -1,15 +1,14 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from ..bounds import shifted
-from ..impact import Assessment, RecoveryComplexity, Scope, Symptom
 from ..severity import SEVERITY_CHOICES, SeverityLevel, severity
 from ..taxonomy import SUBTYPE_LABELS, TYPE_CHOICES
+from .impact import ImpactAssessment
 
 
 class Status(models.TextChoices):
@@ -57,7 +56,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.update(changed_at=timezone.now())
 
 
-class Incident(models.Model):
+class Incident(ImpactAssessment):
     reference = models.CharField(max_length=32, unique=True)
     title = models.CharField(max_length=200)
     summary = models.TextField(max_length=10_000, blank=True)
@@ -91,27 +90,6 @@ class Incident(models.Model):
     followup_note = models.TextField(max_length=2000, blank=True)
     next_update_due_at = models.DateTimeField(null=True, blank=True)
 
-    # Impact assessment (spec: user, business and technical impact).
-    users_affected = models.PositiveIntegerField(null=True, blank=True)
-    users_affected_percent = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
-    )
-    symptom = models.CharField(max_length=32, choices=Symptom.choices, default=Symptom.UNKNOWN)
-    impact_revenue = models.BooleanField("Revenue", default=False)
-    impact_reputation = models.BooleanField("Reputation", default=False)
-    impact_compliance = models.BooleanField("Regulatory compliance", default=False)
-    impact_sla = models.BooleanField("Contract or SLA violation", default=False)
-    technical_scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.SINGLE)
-    data_risk = models.BooleanField("Data integrity or loss risk", default=False)
-    security_implications = models.BooleanField(default=False)
-    recovery_complexity = models.CharField(
-        max_length=16, choices=RecoveryComplexity.choices, default=RecoveryComplexity.UNKNOWN
-    )
-
     # version: bumped by edits of the incident's own fields (stale-form refusal).
     # changed_at: bumped by every change, notes and ticks included (what live pages poll).
     version = models.PositiveIntegerField(default=1)
@@ -122,7 +100,13 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-declared_at"]
-        permissions = [("view_reports", "Can view reports and export incidents")]
+        permissions = [
+            ("view_reports", "Can view reports and export incidents"),
+            (
+                "command_any_incident",
+                "Can resolve, close and hand over command of any incident",
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "severity"], name="incident_status_sev_idx"),
             models.Index(fields=["-declared_at"], name="incident_declared_idx"),
@@ -198,19 +182,3 @@ class Incident(models.Model):
     @property
     def time_to_resolve(self) -> timedelta | None:
         return self.resolved_at - self.detected_at if self.resolved_at else None
-
-    @property
-    def assessment(self) -> Assessment:
-        return Assessment(
-            users_affected=self.users_affected,
-            users_affected_percent=self.users_affected_percent,
-            symptom=self.symptom,
-            revenue=self.impact_revenue,
-            reputation=self.impact_reputation,
-            compliance=self.impact_compliance,
-            sla=self.impact_sla,
-            scope=self.technical_scope,
-            data_risk=self.data_risk,
-            security=self.security_implications,
-            recovery_complexity=self.recovery_complexity,
-        )

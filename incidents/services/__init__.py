@@ -1,7 +1,19 @@
 """Every state change of an incident (DESIGN.md decision 1): one transaction that guards the
 rule, writes the rows and writes the timeline event; rule violations raise ApplicationError
-and write nothing."""
+and write nothing. Who may do what is checked against incidents/authority.py.
 
+    declare.py          declaring
+    triage.py           acknowledging, verifying, false alarms, the response-time breach
+    edit.py             details, impact and severity
+    status_change.py    the status transitions, resolving (with its final update), re-opening
+    command.py          roles, notes, key events, checklists
+    updates.py          status updates
+    update_reminders.py when the next update is due, and its reminders (durable timers)
+    escalation_triggers.py  the spec's manager escalation triggers
+    notices.py          who hears of what (the outbox)
+    base.py             locking, versioned saves, field validation"""
+
+from .base import EDITABLE_FIELDS, touch
 from .command import (
     checklist_item_set,
     checklist_item_waive,
@@ -10,27 +22,22 @@ from .command import (
     role_assign,
     role_release,
 )
-from .core import (
-    ASSESSMENT_FIELDS,
-    EDITABLE_FIELDS,
+from .declare import incident_declare
+from .edit import incident_update
+from .status_change import ResolutionNotice, incident_change_status
+from .triage import (
     RESPONSE_TIMER,
-    assessment_from,
     incident_acknowledge,
-    incident_declare,
     incident_mark_false_alarm,
     incident_record_response_breach,
-    incident_update,
     incident_verify,
-    touch,
 )
-from .lifecycle import incident_change_status
 from .updates import status_update_post
 
 __all__ = [
-    "ASSESSMENT_FIELDS",
     "EDITABLE_FIELDS",
     "RESPONSE_TIMER",
-    "assessment_from",
+    "ResolutionNotice",
     "checklist_item_set",
     "checklist_item_waive",
     "event_mark_key",

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal.errors import ApplicationError
 
-from .. import timeline
+from .. import authority, timeline
 from ..models import (
     Incident,
     IncidentChecklistItem,
@@ -17,8 +17,8 @@ from ..models import (
     Status,
     TimelineEvent,
 )
-from . import clocks
-from .core import _lock, touch
+from . import notices
+from .base import lock, touch
 
 READ_ONLY = (Status.CLOSED, Status.FALSE_ALARM)
 
@@ -46,10 +46,18 @@ def role_assign(
     """Give a role to a person. One holder per role at a time: the previous holder is released.
     Handing over command is the spec's "announce assumption of command" event."""
     now = now or timezone.now()
-    incident = _lock(incident)
+    incident = lock(incident)
     _writable(incident, "changing roles")
     if role not in ResponseRole.values:
         raise ApplicationError(f"Unknown role {role!r}.", field="role")
+    previous = current_holder(incident, role)
+    if role != ResponseRole.COMMANDER:
+        authority.require("assign_role", actor, incident)
+    elif previous is None:
+        # No commander (an alert opened it, say): any responder takes command.
+        authority.require("take_command", actor, incident, commander=None)
+    else:
+        authority.require("hand_over_command", actor, incident, commander=previous.user)
     if user is None or not user.is_active:
         raise ApplicationError(f"{user} is not an active user.", field="user")
     if not user.has_perm("incidents.change_incident"):
@@ -59,7 +67,6 @@ def role_assign(
             field="user",
         )
     label = ResponseRole(role).label
-    previous = current_holder(incident, role)
     if previous is not None and previous.user_id == user.pk:
         raise ApplicationError(f"{timeline.display_name(user)} is already {label}.", field="user")
     if previous is not None:
@@ -79,7 +86,7 @@ def role_assign(
             previous=previous.user if previous else None,
             at=now,
         )
-    clocks.notify_role_given(
+    notices.role_given(
         incident, user=user, label=label, actor=actor, key=str(assignment.pk), now=now
     )
     touch(incident)
@@ -89,7 +96,7 @@ def role_assign(
 @transaction.atomic
 def role_release(*, actor, incident: Incident, role: str, now: datetime | None = None) -> None:
     now = now or timezone.now()
-    incident = _lock(incident)
+    incident = lock(incident)
     _writable(incident, "changing roles")
     if role == ResponseRole.COMMANDER:
         raise ApplicationError(
@@ -99,6 +106,7 @@ def role_release(*, actor, incident: Incident, role: str, now: datetime | None =
     holder = current_holder(incident, role)
     if holder is None:
         raise ApplicationError(f"Nobody holds the {ResponseRole(role).label} role.", field="role")
+    authority.require("release_role", actor, incident, holder=holder.user)
     RoleAssignment.objects.filter(pk=holder.pk).update(released_at=now)
     timeline.role_released(
         incident, actor, role=role, label=ResponseRole(role).label, user=holder.user, at=now
@@ -117,7 +125,8 @@ def incident_add_note(
         raise ApplicationError(f"At most 5000 characters (it has {len(text)}).", field="text")
     if tag not in timeline.NOTE_TAGS:
         raise ApplicationError(f"Unknown tag {tag!r}.", field="tag")
-    incident = _lock(incident)
+    incident = lock(incident)
+    authority.require("add_note", actor, incident)
     _writable(incident, "adding notes")
     event = timeline.note(incident, actor, text=text, tag=tag, at=now)
     touch(incident)
@@ -130,7 +139,8 @@ def event_mark_key(
 ) -> bool:
     """Mark (or unmark) a timeline event as key; key events seed the post-mortem timeline.
     The mark lives beside the event, which stays untouched."""
-    incident = _lock(event.incident)
+    incident = lock(event.incident)
+    authority.require("mark_key", actor, incident)
     if key:
         _, created = KeyEvent.objects.get_or_create(
             event=event, defaults={"marked_by": actor, "marked_at": now or timezone.now()}
@@ -150,7 +160,8 @@ def checklist_item_set(
 ) -> IncidentChecklistItem:
     """Tick or untick. Two people ticking the same item at once: one wins, the other is told."""
     now = now or timezone.now()
-    incident = _lock(item.checklist.incident)
+    incident = lock(item.checklist.incident)
+    authority.require("tick_checklist", actor, incident)
     _writable(incident, "changing checklists")
     items = IncidentChecklistItem.objects.filter(pk=item.pk)
     if done:
@@ -177,7 +188,8 @@ def checklist_item_waive(
         raise ApplicationError("Say why this item is waived.", field="reason")
     if len(reason) > 500:
         raise ApplicationError(f"At most 500 characters (it has {len(reason)}).", field="reason")
-    incident = _lock(item.checklist.incident)
+    incident = lock(item.checklist.incident)
+    authority.require("waive_item", actor, incident)
     _writable(incident, "changing checklists")
     if not item.is_verification:
         raise ApplicationError("Only verification items can be waived; tick or leave the rest.")

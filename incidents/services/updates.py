@@ -1,6 +1,10 @@
-"""Status updates (the spec's template) and the cadence that follows them."""
+"""Status updates (the spec's template), the cadence that follows them, and the final update
+that resolving posts."""
+
+from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Max
@@ -9,18 +13,41 @@ from django.utils import timezone
 from portal import hooks
 from portal.errors import ApplicationError
 
-from .. import bounds, timeline
+from .. import authority, bounds, timeline
 from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
-from . import clocks
-from .core import _lock, touch
+from . import update_reminders
+from .base import lock, touch
+
+if TYPE_CHECKING:
+    from .status_change import ResolutionNotice
+
+LONG_TEXT = 2000
 
 
-def default_next_update(incident: Incident, now: datetime) -> datetime | None:
-    cadence = SEVERITIES[incident.severity].update_cadence
-    if cadence is None or incident.status == Status.RESOLVED:
-        return None
-    return now + cadence
+def _text(value: str, field: str, *, required: str = "") -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ApplicationError(required, field=field)
+    if len(value) > LONG_TEXT:
+        raise ApplicationError(
+            f"At most {LONG_TEXT} characters (it has {len(value)}).", field=field
+        )
+    return value
+
+
+def _create(incident: Incident, *, actor, now: datetime, **fields) -> StatusUpdate:
+    number = (incident.status_updates.aggregate(n=Max("number"))["n"] or 0) + 1
+    update = StatusUpdate.objects.create(
+        incident=incident,
+        number=number,
+        status=incident.status,
+        posted_by=actor,
+        posted_at=now,
+        **fields,
+    )
+    timeline.status_update(incident, actor, update=update, at=now)
+    return update
 
 
 @transaction.atomic
@@ -32,29 +59,33 @@ def status_update_post(
     actions: str,
     audience: str = Audience.INTERNAL,
     next_update_at: datetime | None = None,
+    cause: str = "",
+    impact_unconfirmed: bool = False,
+    cause_unconfirmed: bool = False,
     now: datetime | None = None,
 ) -> StatusUpdate:
     """Post update #n. The next one is due by the severity's cadence (P1 30 min, P2 60 min)
-    unless set earlier; P3/P4 have none. Posting reschedules the reminders in this
-    transaction."""
+    unless set earlier; P3/P4 have none after the first. Impact and cause may be marked
+    unconfirmed. Posting reschedules the reminders in this transaction."""
     now = now or timezone.now()
-    impact, actions = (impact or "").strip(), (actions or "").strip()
-    if not impact:
-        raise ApplicationError("Describe the impact: affected services and users.", field="impact")
-    if not actions:
-        raise ApplicationError("Describe the actions in progress.", field="actions")
-    for field, value in (("impact", impact), ("actions", actions)):
-        if len(value) > 2000:
-            raise ApplicationError(f"At most 2000 characters (it has {len(value)}).", field=field)
+    impact = _text(impact, "impact", required="Describe the impact: affected services and users.")
+    actions = _text(actions, "actions", required="Describe the actions in progress.")
+    cause = _text(cause, "cause")
+    if cause_unconfirmed and not cause:
+        raise ApplicationError(
+            "Write the suspected cause to mark it unconfirmed, or untick “unconfirmed”.",
+            field="cause",
+        )
     if audience not in Audience.values:
         raise ApplicationError(f"Unknown audience {audience!r}.", field="audience")
-    incident = _lock(incident)
+    incident = lock(incident)
+    authority.require("post_update", actor, incident)
     if not incident.accepts_status_updates:
         raise ApplicationError(
             f"Status updates are posted while an incident is being worked on or at its "
             f"resolution; this one is {incident.get_status_display()}."
         )
-    latest = default_next_update(incident, now)
+    latest = update_reminders.due_after_update(incident, now)
     if next_update_at is not None:
         error = bounds.next_update_error(next_update_at, now)
         if error:
@@ -67,23 +98,55 @@ def status_update_post(
                 field="next_update_at",
             )
     due = next_update_at or latest
-    number = (incident.status_updates.aggregate(n=Max("number"))["n"] or 0) + 1
-    update = StatusUpdate.objects.create(
-        incident=incident,
-        number=number,
-        status=incident.status,
+    if incident.status == Status.RESOLVED:
+        due = None
+    update = _create(
+        incident,
+        actor=actor,
+        now=now,
         impact=impact,
+        impact_unconfirmed=bool(impact_unconfirmed),
+        cause=cause,
+        cause_unconfirmed=bool(cause_unconfirmed and cause),
         actions=actions,
         next_update_at=due,
         audience=audience,
-        posted_by=actor,
-        posted_at=now,
     )
     Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due)
     incident.next_update_due_at = due
-    clocks.schedule_update_reminders(incident)
-    timeline.status_update(incident, actor, update=update, at=now)
+    update_reminders.schedule(incident)
     if audience == Audience.PUBLIC:
         hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status_update", at=now)
     touch(incident)
     return update
+
+
+def final_audience(incident: Incident) -> str:
+    """The final update is public when the incident's updates have been public."""
+    public = incident.status_updates.filter(audience=Audience.PUBLIC).exists()
+    return Audience.PUBLIC if public else Audience.INTERNAL
+
+
+def post_resolution(
+    *, actor, incident: Incident, notice: ResolutionNotice, now: datetime
+) -> StatusUpdate:
+    """Part of resolving (inside its transaction; the notice is already checked): the final
+    update, "Resolved", from the resolution communication."""
+    names = [c.name for c in incident.components.all()]
+    confirmed = (
+        f"Resolved: normal operation confirmed across all affected components ({', '.join(names)})."
+        if names
+        else "Resolved: normal operation confirmed."
+    )
+    return _create(
+        incident,
+        actor=actor,
+        now=now,
+        impact=confirmed,
+        cause=notice.explanation,
+        actions=incident.resolution_summary,
+        user_action=notice.user_action,
+        prevention=notice.prevention,
+        next_update_at=None,
+        audience=final_audience(incident),
+    )

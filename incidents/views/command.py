@@ -119,6 +119,7 @@ def change_status(request, reference: str):
             to=d["to"],
             note=d["note"],
             followup=d["followup"],
+            resolution=form.resolution(),
             expected_status=d["from_status"],
         ),
         "Status changed.",
@@ -230,6 +231,9 @@ def post_update(request, reference: str):
             actions=d["actions"],
             audience=d["audience"],
             next_update_at=d["next_update_at"],
+            cause=d["cause"],
+            impact_unconfirmed=d["impact_unconfirmed"],
+            cause_unconfirmed=d["cause_unconfirmed"],
         ),
         "Status update posted.",
     )

@@ -414,8 +414,7 @@ def create_incidents(users: list, components: list) -> str:
     from django.conf import settings
     from django.utils import timezone
 
-    from incidents.impact import suggest_severity
-    from incidents.lifecycle import TRANSITIONS
+    from incidents.impact import Assessment, suggest_severity
     from incidents.models import (
         ACTIVE_STATUSES,
         Incident,
@@ -424,9 +423,9 @@ def create_incidents(users: list, components: list) -> str:
         Status,
         TimelineEvent,
     )
-    from incidents.services import assessment_from
     from incidents.severity import SEVERITIES
     from incidents.taxonomy import TYPES
+    from incidents.transitions import TRANSITIONS
 
     rng = random.Random(SEED)
     now = timezone.now().replace(microsecond=0)
@@ -457,7 +456,7 @@ def create_incidents(users: list, components: list) -> str:
         source = Source.ALERT if triage and rng.random() < 0.7 else Source.MANUAL
         actor = None if source == Source.ALERT else rng.choice(users)
         impact = _assessment(rng, type_, severity)
-        suggested = suggest_severity(assessment_from(impact)).severity
+        suggested = suggest_severity(Assessment.of(impact)).severity
         reason = "" if suggested == severity else rng.choice(SEVERITY_REASONS)
         summary = " ".join(
             s.format(c=comp, n=rng.randint(2, 60))
@@ -590,16 +589,15 @@ def create_incidents(users: list, components: list) -> str:
 
 def _heavy_plan(rng: random.Random, users: list, components: list, now) -> Plan:
     """A long-running P2 with 1,000 events: many edits, severity changes and status swings."""
-    from incidents.impact import suggest_severity
-    from incidents.lifecycle import TRANSITIONS
+    from incidents.impact import Assessment, suggest_severity
     from incidents.models import Incident, Source, Status
-    from incidents.services import assessment_from
     from incidents.severity import SEVERITIES
+    from incidents.transitions import TRANSITIONS
 
     declared_at = now - timedelta(days=20, hours=3)
     comps = [c for c in components if c.name in {"Database", "API", "Web app"}] or components[:3]
     impact = _assessment(rng, "performance", "P2")
-    suggested = suggest_severity(assessment_from(impact)).severity
+    suggested = suggest_severity(Assessment.of(impact)).severity
     incident = Incident(
         title="Database latency spikes slow down saves across the platform",
         summary=(

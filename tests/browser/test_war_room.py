@@ -51,8 +51,16 @@ def test_two_responders_see_each_other_live_and_resolve(
     a.click("button:has-text('Change status')")
     a.select_option("#id_to", "resolved")
     a.fill("#id_note", "Primary processor fixed and traffic moved back; stable for 30 min.")
+    # Resolving posts the final update: the resolution communication shows for Resolved only.
+    a.get_by_label("Normal operation is confirmed across all affected components").check()
+    a.get_by_label("What occurred (brief explanation)").fill(
+        "The primary card processor rejected requests after a certificate expired."
+    )
+    a.get_by_label("User action needed").fill("Retry payments that failed before 14:30.")
     a.click("#status-change button[type=submit]")
     expect(a.locator("[data-testid=status]")).to_contain_text("Resolved")
+    expect(b.locator("#updates")).to_contain_text("Update #2 Final", timeout=LIVE)
+    expect(b.locator("#updates")).to_contain_text("What occurred: The primary card processor")
     expect(b.locator("[data-testid=status]")).to_contain_text("Resolved", timeout=LIVE)
     expect(b.locator("#timeline")).to_contain_text("Resolution summary", timeout=LIVE)
     # B's actions follow the new status: a resolved incident can be closed or re-opened.

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from incidents import lifecycle, services
+from incidents import services, transitions
 from incidents.models import Followup, IncidentChecklistItem, Status
 from portal.errors import ApplicationError
 from portal.models import Timer
@@ -15,7 +15,12 @@ S = Status
 ALL = list(Status.values)
 
 
+RESOLUTION = services.ResolutionNotice(confirmed=True, explanation="A bad deploy; rolled back.")
+
+
 def move(incident, actor, to, note="because", **kw):
+    if to == S.RESOLVED:
+        kw.setdefault("resolution", RESOLUTION)
     return services.incident_change_status(actor=actor, incident=incident, to=to, note=note, **kw)
 
 
@@ -56,7 +61,7 @@ FROM = [S.INVESTIGATING, S.IDENTIFIED, S.MONITORING, S.RESOLVED, S.CLOSED]
 
 
 def test_the_table_is_the_spec():
-    table = {(a, b) for a, targets in lifecycle.TRANSITIONS.items() for b in targets}
+    table = {(a, b) for a, targets in transitions.TRANSITIONS.items() for b in targets}
     assert table == ALLOWED
 
 
@@ -72,7 +77,11 @@ def test_every_transition_allowed_or_refused(declare, responder, start, target):
         move(incident, responder, target, **kwargs)
         incident.refresh_from_db()
         assert incident.status == target
-        assert incident.events.latest("id").kind == "status_changed"
+        changed = incident.events.filter(kind="status_changed").latest("id")
+        assert changed.params["to"] == target
+        # Resolving also posts the final update, after the status change.
+        after = incident.events.filter(id__gt=changed.id).values_list("kind", flat=True)
+        assert list(after) == (["status_update"] if target == S.RESOLVED else [])
     else:
         with pytest.raises(ApplicationError, match="cannot move to"):
             move(incident, responder, target, **kwargs)
@@ -185,8 +194,13 @@ def test_reopen_and_milestones_stamped_once(declare, responder):
     assert Timer.objects.filter(
         object_id=incident.pk, state="pending", kind="incidents.update_overdue"
     ).exists()
-    assert incident.events.latest("id").params["note_label"] == "Reason for re-opening"
+    reopened = incident.events.latest("id")
+    assert reopened.params["note_label"] == "Reason for re-opening"
     move(incident, responder, S.MONITORING, note="Patched")
+    # The first resolution's verification ticks were cleared: checked again before resolving.
+    with pytest.raises(ApplicationError, match="Verify all affected systems are stable"):
+        move(incident, responder, S.RESOLVED, note="Stable again")
+    tick_verification(incident, responder)
     move(incident, responder, S.RESOLVED, note="Stable again")
     incident.refresh_from_db()
     assert incident.resolved_at == first_resolution

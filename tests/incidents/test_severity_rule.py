@@ -6,8 +6,12 @@ from incidents.impact import RULES, Assessment, suggest_severity
 
 CASES = [
     # (assessment, expected severity, why)
-    (Assessment(security=True, data_risk=True), "P1", "possible breach"),
-    (Assessment(symptom="complete_outage", scope="platform"), "P1", "platform-wide outage"),
+    (Assessment(security_implications=True, data_risk=True), "P1", "possible breach"),
+    (
+        Assessment(symptom="complete_outage", technical_scope="platform"),
+        "P1",
+        "platform-wide outage",
+    ),
     (
         Assessment(symptom="complete_outage", users_affected_percent=Decimal(25)),
         "P1",
@@ -26,10 +30,10 @@ CASES = [
         "degraded for 10%",
     ),
     (Assessment(symptom="feature_unavailable", users_affected=1000), "P2", "feature, 1k users"),
-    (Assessment(security=True), "P2", "security without data risk"),
+    (Assessment(security_implications=True), "P2", "security without data risk"),
     (Assessment(data_risk=True, symptom="cosmetic"), "P2", "data risk"),
-    (Assessment(revenue=True), "P2", "revenue"),
-    (Assessment(sla=True), "P2", "SLA"),
+    (Assessment(impact_revenue=True), "P2", "revenue"),
+    (Assessment(impact_sla=True), "P2", "SLA"),
     (
         Assessment(symptom="degraded", users_affected_percent=Decimal("9.9")),
         "P3",
@@ -37,8 +41,8 @@ CASES = [
     ),
     (Assessment(symptom="intermittent", users_affected=50), "P3", "intermittent errors"),
     (Assessment(symptom="feature_unavailable"), "P3", "feature of unknown reach"),
-    (Assessment(compliance=True), "P3", "compliance concern"),
-    (Assessment(reputation=True, symptom="cosmetic"), "P3", "reputation concern"),
+    (Assessment(impact_compliance=True), "P3", "compliance concern"),
+    (Assessment(impact_reputation=True, symptom="cosmetic"), "P3", "reputation concern"),
     (Assessment(symptom="cosmetic"), "P4", "cosmetic"),
     (Assessment(), "P4", "nothing known"),
 ]

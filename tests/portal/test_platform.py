@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident, Status
-from incidents.services import clocks, core
+from incidents.services import escalation_triggers, update_reminders
+from incidents.services import triage as triage_services
 from portal import hooks, timers
 from portal.models import Notification, Timer
 
@@ -61,7 +62,7 @@ def test_a_breach_timer_waits_while_a_person_holds_the_incident(declare):
         release.set()
         holder.join()
     assert counts["busy"] == 1
-    timer = Timer.objects.get(kind=core.RESPONSE_TIMER, object_id=incident.pk)
+    timer = Timer.objects.get(kind=triage_services.RESPONSE_TIMER, object_id=incident.pk)
     assert timer.state == Timer.State.PENDING and timer.attempts == 0
     assert not incident.events.filter(kind="response_breached").exists()
     timers.sweep()  # the person is done: now it fires
@@ -92,7 +93,11 @@ def resolve(incident, responder):
         actor=responder, incident=incident, to=Status.MONITORING, note="Rollback applied"
     )
     return services.incident_change_status(
-        actor=responder, incident=incident, to=Status.RESOLVED, note="Rolled back"
+        actor=responder,
+        incident=incident,
+        to=Status.RESOLVED,
+        note="Rolled back",
+        resolution=services.ResolutionNotice(confirmed=True, explanation="A bad deploy."),
     )
 
 
@@ -163,14 +168,15 @@ def test_system_actions_run_from_a_shell_without_a_caller_transaction(declare, r
     incident = declare(severity="P1", severity_reason="checkout")
     assert not connection.in_atomic_block
     due = incident.next_update_due_at
-    assert clocks.update_reminder_send(incident_id=incident.pk, overdue=True, now=due) is True
+    send = update_reminders.update_reminder_send
+    assert send(incident_id=incident.pk, overdue=True, now=due) is True
     assert incident.events.filter(kind="update_overdue", actor__isnull=True).count() == 1
-    assert clocks.update_reminder_send(incident_id=incident.pk, overdue=True, now=due) is False
-    assert clocks.escalation_fire_on_time(
+    assert send(incident_id=incident.pk, overdue=True, now=due) is False
+    assert escalation_triggers.escalation_fire_on_time(
         incident_id=incident.pk, kind="unresolved_30m", now=timezone.now()
     )
     triage = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
-    assert core.incident_record_response_breach(incident_id=triage.pk) is True
+    assert triage_services.incident_record_response_breach(incident_id=triage.pk) is True
     assert triage.events.filter(kind="response_breached", actor__isnull=True).count() == 1
 
 

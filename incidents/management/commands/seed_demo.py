@@ -167,15 +167,16 @@ class Command(BaseCommand):
             to=Status.RESOLVED,
             note="Rollback held for 30 minutes with normal error rates. Follow-up: key "
             "rotation becomes a two-phase change.",
+            resolution=services.ResolutionNotice(
+                confirmed=True,
+                explanation="A routine change rotated the key that signs login sessions without "
+                "updating the authentication service, so logins failed for 55 minutes. No data "
+                "was affected.",
+                user_action="Sign in again if you were signed out.",
+                prevention="Key rotation becomes a two-phase change that is checked before it "
+                "goes live.",
+            ),
             now=at(58),
-        )
-        services.status_update_post(
-            actor=carol,
-            incident=p1,
-            audience="public",
-            impact="Resolved: logins failed for 55 minutes; no data was affected.",
-            actions="We are changing how signing keys are rotated so this cannot recur.",
-            now=at(60),
         )
 
     def _incidents(self, users) -> int:

@@ -1,0 +1,121 @@
+"""Who may do what on an incident, as one table (spec "Incident Commander Role": the commander
+declares resolution and holds command until handing it over). The services check it; the pages
+ask it which actions to offer.
+
+Parties: the incident's Incident Commander; a Manager (anyone holding the
+incidents.command_any_incident permission: the Manager and Admin groups); the holder of the
+role an action is about; any responder (incidents.change_incident); and the system itself
+(actor None: timers now, alerts later)."""
+
+from enum import StrEnum
+
+from portal.errors import ApplicationError
+
+from .models import Incident, ResponseRole, RoleAssignment
+
+RESPONDER_PERM = "incidents.change_incident"
+MANAGER_PERM = "incidents.command_any_incident"
+
+
+class Party(StrEnum):
+    COMMANDER = "the Incident Commander"
+    MANAGER = "a Manager"
+    ROLE_HOLDER = "the holder of that role"
+    RESPONDER = "any responder"
+    SYSTEM = "the system"
+
+
+C, M, H, R, S = Party.COMMANDER, Party.MANAGER, Party.ROLE_HOLDER, Party.RESPONDER, Party.SYSTEM
+
+# action -> (what it is, in the refusal's words; who may do it)
+AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
+    "declare": ("declare an incident", frozenset({R, S})),
+    "acknowledge": ("acknowledge this incident", frozenset({R})),
+    "verify": ("verify this incident", frozenset({R})),
+    "mark_false_alarm": ("close this incident as a false alarm", frozenset({R})),
+    "edit": ("edit this incident", frozenset({R})),
+    "change_status": ("change this incident's status", frozenset({R})),
+    "resolve": ("resolve this incident", frozenset({C, M})),
+    "close": ("close this incident", frozenset({C, M})),
+    "reopen": ("re-open this incident", frozenset({R})),
+    "hand_over_command": ("hand over command of this incident", frozenset({C, M})),
+    "take_command": ("take command of this incident", frozenset({R, S})),
+    "assign_role": ("assign response roles", frozenset({R})),
+    "release_role": ("release this role", frozenset({C, M, H})),
+    "post_update": ("post status updates", frozenset({R})),
+    "add_note": ("add notes", frozenset({R})),
+    "tick_checklist": ("tick checklist items", frozenset({R})),
+    "waive_item": ("waive checklist items", frozenset({R})),
+    "mark_key": ("mark key events", frozenset({R})),
+    "record_response_breach": ("record a response-time breach", frozenset({S})),
+    "send_update_reminder": ("send status-update reminders", frozenset({S})),
+    "fire_escalation_trigger": ("fire escalation triggers", frozenset({S})),
+}
+
+
+def commander_of(incident: Incident):
+    assignment = (
+        RoleAssignment.objects.select_related("user__profile")
+        .filter(incident=incident, role=ResponseRole.COMMANDER, released_at__isnull=True)
+        .first()
+    )
+    return assignment.user if assignment else None
+
+
+def parties(actor, incident: Incident, *, holder=None, commander=...) -> set[Party]:
+    """What the actor is on this incident. holder: the person holding the role the action is
+    about, if any. commander: the current commander when the caller already has it."""
+    if actor is None:
+        return {Party.SYSTEM}
+    found: set[Party] = set()
+    if not actor.is_active:
+        return found
+    if actor.has_perm(RESPONDER_PERM):
+        found.add(Party.RESPONDER)
+    if actor.has_perm(MANAGER_PERM):
+        found.add(Party.MANAGER)
+    if commander is ...:
+        commander = commander_of(incident)
+    if commander is not None and commander.pk == actor.pk:
+        found.add(Party.COMMANDER)
+    if holder is not None and holder.pk == actor.pk:
+        found.add(Party.ROLE_HOLDER)
+    return found
+
+
+def allows(action: str, actor, incident: Incident, **kwargs) -> bool:
+    _, allowed = AUTHORITY[action]
+    return bool(allowed & parties(actor, incident, **kwargs))
+
+
+def require(action: str, actor, incident: Incident, **kwargs) -> None:
+    """Refuse, in words that say who may, unless the actor is one of them."""
+    what, allowed = AUTHORITY[action]
+    if allowed & parties(actor, incident, **kwargs):
+        return
+    raise ApplicationError(f"Only {describe(allowed, incident, **kwargs)} can {what}.")
+
+
+def who_may(action: str, incident: Incident, **kwargs) -> str:
+    return describe(AUTHORITY[action][1], incident, **kwargs)
+
+
+def describe(allowed: frozenset[Party], incident: Incident, *, holder=None, commander=...) -> str:
+    from .timeline import display_name
+
+    names = []
+    for party in Party:
+        if party not in allowed or party == Party.SYSTEM and len(allowed) > 1:
+            continue
+        text = str(party)
+        if party == Party.COMMANDER:
+            if commander is ...:
+                commander = commander_of(incident)
+            if commander is not None:
+                text += f" ({display_name(commander)})"
+        elif party == Party.ROLE_HOLDER and holder is not None:
+            text += f" ({display_name(holder)})"
+        names.append(text)
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
