@@ -249,8 +249,9 @@ class Command(BaseCommand):
             start_in_triage=True,
             severity_reason="Saves are user data; treat as high until verified.",
         )
-        # A P3 being worked on.
-        declare(
+        # A P3 being worked on, and a cosmetic P4: each has posted its first update (P3/P4
+        # have no cadence after that).
+        p3, new = declare(
             "Export to PDF slow for large documents",
             at=now - timedelta(hours=2),
             actor=users["alice"],
@@ -263,8 +264,17 @@ class Command(BaseCommand):
             users_affected_percent=2,
             symptom="degraded",
         )
-        # A cosmetic P4.
-        declare(
+        if new:
+            services.status_update_post(
+                actor=users["alice"],
+                incident=p3,
+                impact="Exports of very large documents are slow; smaller exports are fine.",
+                cause="The PDF renderer may be loading every page's images at once.",
+                cause_unconfirmed=True,
+                actions="Profiling an export of a 300-page document.",
+                now=now - timedelta(hours=1, minutes=45),
+            )
+        p4, new = declare(
             "Misaligned icons in the editor toolbar on Safari",
             at=now - timedelta(hours=20),
             actor=users["bob"],
@@ -275,6 +285,14 @@ class Command(BaseCommand):
             components=[c["Web app"]],
             symptom="cosmetic",
         )
+        if new:
+            services.status_update_post(
+                actor=users["bob"],
+                incident=p4,
+                impact="Toolbar icons sit a few pixels low in Safari 17; everything works.",
+                actions="A CSS fix is in review.",
+                now=now - timedelta(hours=19, minutes=30),
+            )
         # A false alarm.
         fa, new = declare(
             "Database CPU alert on replica",
