@@ -21,7 +21,7 @@ class Party(StrEnum):
     COMMANDER = "the Incident Commander"
     MANAGER = "a Manager"
     ROLE_HOLDER = "the holder of that role"
-    RESPONDER = "any responder"
+    RESPONDER = "a responder"
     SYSTEM = "the system"
 
 

@@ -41,13 +41,16 @@ def _impact_formfield(model_field, **kwargs):
     return model_field.formfield(**kwargs)
 
 
-class ImpactFields(
-    forms.Form.__class__(
-        "ImpactFieldsBase",
-        (forms.Form,),
-        fields_for_model(Incident, fields=IMPACT_FIELDS, formfield_callback=_impact_formfield),
-    )
-):
+# A form whose declared fields are the model's impact fields (the form metaclass collects them
+# as if they were written out in the class body).
+_ImpactFieldsBase = type(forms.Form)(
+    "_ImpactFieldsBase",
+    (forms.Form,),
+    fields_for_model(Incident, fields=IMPACT_FIELDS, formfield_callback=_impact_formfield),
+)
+
+
+class ImpactFields(_ImpactFieldsBase):
     """The impact assessment shared by the declare and edit forms: the model's impact fields,
     in their three groups (incidents/models/impact.py declares them, once)."""
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal import timers
 
-from .. import timeline
+from .. import authority, timeline
 from ..escalation_triggers import TRIGGERS, TriggerRule
 from ..models import EscalationTrigger, Incident, Status
 from . import notices
@@ -74,6 +74,7 @@ def escalation_fire_on_time(
     rule = TRIGGERS[kind]
     if incident is None or not _escalating(incident):
         return False
+    authority.require("fire_escalation_trigger", actor, incident)
     if incident.severity not in rule.severities or not rule.holds(incident):
         return False
     return fire(incident, rule, now=now)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from portal import timers
 
-from .. import timeline
+from .. import authority, timeline
 from ..models import ACTIVE_STATUSES, Incident, Status
 from . import notices
 from .base import lock_for_timer
@@ -84,6 +84,7 @@ def update_reminder_send(
     incident = lock_for_timer(incident_id)
     if incident is None or incident.status not in ACTIVE_STATUSES:
         return False
+    authority.require("send_update_reminder", actor, incident)
     due = incident.next_update_due_at
     if due is None:
         return False

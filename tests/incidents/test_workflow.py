@@ -602,3 +602,23 @@ def test_the_impact_fields_are_declared_once_and_derived_everywhere(declare):
     form = DeclareForm({"users_affected_percent": "100.5", "users_affected": "2000000001"})
     form.is_valid()
     assert "users_affected_percent" in form.errors and "users_affected" in form.errors
+
+
+def test_system_actions_are_the_systems_alone(declare, responder):
+    from incidents.services import escalation_triggers, update_reminders
+
+    waiting = declare(start_in_triage=True, detected_at=timezone.now() - timedelta(hours=1))
+    verified = declare(type="security", subtype="")
+    before = written()
+    refused = (
+        (services.incident_record_response_breach, {"incident_id": waiting.pk}),
+        (
+            escalation_triggers.escalation_fire_on_time,
+            {"incident_id": verified.pk, "kind": "unresolved_30m"},
+        ),
+        (update_reminders.update_reminder_send, {"incident_id": verified.pk, "overdue": True}),
+    )
+    for service, kwargs in refused:
+        with pytest.raises(ApplicationError, match="^Only the system can"):
+            service(actor=responder, now=timezone.now() + timedelta(hours=2), **kwargs)
+    assert written() == before
