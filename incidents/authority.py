@@ -39,7 +39,9 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "close": ("close this incident", frozenset({C, M})),
     "reopen": ("re-open this incident", frozenset({R})),
     "hand_over_command": ("hand over command of this incident", frozenset({C, M})),
+    # With nobody in command: any responder takes it; naming someone else is a Manager's.
     "take_command": ("take command of this incident", frozenset({R, S})),
+    "appoint_commander": ("name someone else Incident Commander", frozenset({M, S})),
     "assign_role": ("assign response roles", frozenset({R})),
     "release_role": ("release this role", frozenset({C, M, H})),
     "post_update": ("post status updates", frozenset({R})),
@@ -91,9 +93,14 @@ def allows(action: str, actor, incident: Incident, **kwargs) -> bool:
 def require(action: str, actor, incident: Incident, **kwargs) -> None:
     """Refuse, in words that say who may, unless the actor is one of them."""
     what, allowed = AUTHORITY[action]
+    if kwargs.get("commander", ...) is ... and Party.COMMANDER in allowed:
+        kwargs["commander"] = commander_of(incident)
     if allowed & parties(actor, incident, **kwargs):
         return
-    raise ApplicationError(f"Only {describe(allowed, incident, **kwargs)} can {what}.")
+    message = f"Only {describe(allowed, incident, **kwargs)} can {what}."
+    if Party.COMMANDER in allowed and kwargs.get("commander") is None:
+        message += " Nobody is in command yet: take command first."
+    raise ApplicationError(message)
 
 
 def who_may(action: str, incident: Incident, **kwargs) -> str:

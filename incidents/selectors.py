@@ -193,6 +193,14 @@ class RoleSlot:
 
 
 @dataclass
+class Move:
+    to: str
+    transition: object  # transitions.Transition
+    allowed: bool  # for this viewer
+    who: str  # who may, in words
+
+
+@dataclass
 class WarRoom:
     """Everything the live incident page shows besides the timeline."""
 
@@ -207,16 +215,23 @@ class WarRoom:
     next_update_number: int
     commander: object | None  # the User in command, or None
     final_update_public: bool  # resolving will post a public final update
+    # What the viewer may do (the authority table): each allowed move with who may make it,
+    # and whether they may take or hand over command.
+    moves: list[Move]
+    may_take_command: bool
+    may_hand_over: bool
 
 
-def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
+def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
     from django.contrib.auth import get_user_model
 
     from portal import notifications
     from portal.models import Notification
 
-    from . import transitions
+    from . import authority, transitions
     from .models import KeyEvent, ResponseRole, RoleAssignment
+    from .services.status_change import action_for
+    from .services.updates import final_audience
 
     holders = {
         a.role: a.user
@@ -243,6 +258,16 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
         .order_by("username")
     )
     keys = set(KeyEvent.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    commander = holders.get(ResponseRole.COMMANDER)
+
+    def may(action: str, **kwargs) -> bool:
+        return authority.allows(action, viewer, incident, **kwargs)
+
+    moves = []
+    for to, transition in transitions.allowed(incident.status).items():
+        action = action_for(incident.status, to)
+        who = authority.who_may(action, incident, commander=commander)
+        moves.append(Move(to, transition, may(action, commander=commander), who))
     return WarRoom(
         roles=roles,
         updates=updates,
@@ -253,9 +278,11 @@ def war_room(incident: Incident, event_ids: list[int]) -> WarRoom:
         assignable=assignable,
         key_event_ids=keys,
         next_update_number=next_number,
-        commander=holders.get(ResponseRole.COMMANDER),
-        final_update_public=any(u.audience == "public" for u in updates)
-        or incident.status_updates.filter(audience="public").exists(),
+        commander=commander,
+        final_update_public=final_audience(incident) == "public",
+        moves=moves,
+        may_take_command=commander is None and may("take_command", commander=None),
+        may_hand_over=commander is not None and may("hand_over_command", commander=commander),
     )
 
 

@@ -202,7 +202,7 @@ def status_update(incident: Incident, actor, *, update, at=None) -> TimelineEven
     for name in ("cause", "user_action", "prevention"):
         if getattr(update, name):
             params[name] = getattr(update, name)
-    for name in ("impact_unconfirmed", "cause_unconfirmed"):
+    for name in ("final", "impact_unconfirmed", "cause_unconfirmed"):
         if getattr(update, name):
             params[name] = True
     visibility = Visibility.PUBLIC if update.audience == "public" else Visibility.INTERNAL
@@ -228,6 +228,7 @@ def key_event(incident: Incident, actor, *, event: TimelineEvent, key: bool, at=
 
 
 def update_overdue(incident: Incident, *, due, reminded, at=None) -> TimelineEvent:
+    """reminded: the person reminded, or None when the Manager group was."""
     params = {"due": due.isoformat(), "reminded": _person(reminded)}
     return _event(incident, "update_overdue", None, params, at=at)
 
@@ -309,7 +310,7 @@ def describe(event: TimelineEvent) -> str:
             )
             if p.get("cause"):
                 text += (
-                    f" {'What occurred' if p.get('status') == 'resolved' else 'Cause'}"
+                    f" {'What occurred' if p.get('final') else 'Cause'}"
                     f"{UNCONFIRMED if p.get('cause_unconfirmed') else ''}: {p['cause']}"
                 )
             text += f" Actions: {p.get('actions')}"
@@ -325,7 +326,8 @@ def describe(event: TimelineEvent) -> str:
                 text += f": {p['reason']}"
             return text + "."
         case "update_overdue":
-            return f"Status update overdue; reminded {p.get('reminded', {}).get('name')}."
+            reminded = (p.get("reminded") or {}).get("name") or "the Manager group"
+            return f"Status update overdue; reminded {reminded}."
         case "key_event":
             verb = "marked" if p.get("key") else "unmarked"
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."

@@ -6,7 +6,7 @@ from functools import partial
 
 from portal import timers
 
-from .escalation_triggers import TRIGGERS
+from .escalation_trigger_rules import TRIGGERS
 from .services import escalation_triggers, triage, update_reminders
 
 

@@ -12,11 +12,26 @@ class Transition:
     note_label: str  # what the required note means for this transition
     records: str | None  # Incident field the note is kept in
     stamps: str | None  # Incident milestone stamped when first reached
+    criterion: str = ""  # the spec's criterion for the move, where it gives one
 
 
-IDENTIFIED = Transition(Status.IDENTIFIED, "Root cause", "root_cause", "identified_at")
-MONITORING = Transition(Status.MONITORING, "Mitigation applied", "mitigation", "mitigated_at")
-RESOLVED = Transition(Status.RESOLVED, "Resolution summary", "resolution_summary", "resolved_at")
+IDENTIFIED = Transition(
+    Status.IDENTIFIED, "Root cause", "root_cause", "identified_at", "Root cause determined"
+)
+MONITORING = Transition(
+    Status.MONITORING,
+    "Mitigation applied",
+    "mitigation",
+    "mitigated_at",
+    "Fix implemented, verifying resolution",
+)
+RESOLVED = Transition(
+    Status.RESOLVED,
+    "Resolution summary",
+    "resolution_summary",
+    "resolved_at",
+    "Normal operation confirmed for adequate period",
+)
 CLOSED = Transition(Status.CLOSED, "Follow-up", "followup_note", "closed_at")
 
 TRANSITIONS: dict[str, dict[str, Transition]] = {

@@ -61,7 +61,8 @@ class StatusUpdate(models.Model):
     cause = models.TextField(max_length=2000, blank=True)
     cause_unconfirmed = models.BooleanField(default=False)
     actions = models.TextField(max_length=2000)
-    # The final update's resolution communication (spec "Resolution Communication").
+    # The update resolving posted (spec "Resolution Communication"), and what it adds.
+    final = models.BooleanField(default=False)
     user_action = models.TextField("User action needed", max_length=2000, blank=True)
     prevention = models.TextField("Preventive measures", max_length=2000, blank=True)
     next_update_at = models.DateTimeField(null=True, blank=True)
@@ -81,10 +82,6 @@ class StatusUpdate(models.Model):
         return self.heading
 
     @property
-    def is_final(self) -> bool:
-        return self.status == "resolved"
-
-    @property
     def heading(self) -> str:
         return (
             f"Incident #{self.incident.reference} - {self.incident.title} - Update #{self.number}"
@@ -92,15 +89,16 @@ class StatusUpdate(models.Model):
 
 
 class EscalationTrigger(models.Model):
-    """One of the spec's escalation triggers (the table is incidents/escalation_triggers.py),
+    """One of the spec's escalation triggers (the table is incidents/escalation_trigger_rules.py),
     fired at most once per incident."""
 
     class Kind(models.TextChoices):
-        UNRESOLVED_30 = "unresolved_30m", "Unresolved 30 minutes after declaration"
+        # The spec's own words ("Escalation Triggers").
+        UNRESOLVED_30 = "unresolved_30m", "Incident unresolved after 30 minutes"
         MULTIPLE_COMPONENTS = "multiple_components", "Multiple components affected"
         CUSTOMER_IMPACT = "customer_impact", "Customer impact exceeding thresholds"
-        ROOT_CAUSE_UNKNOWN = "root_cause_unknown", "Root cause unknown after initial investigation"
-        SECURITY_PRIVACY = "security_privacy", "Security incident or data privacy concern"
+        ROOT_CAUSE_UNKNOWN = "root_cause_unknown", "Unknown root cause after initial investigation"
+        SECURITY_PRIVACY = "security_privacy", "Security or data privacy concerns"
 
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.CASCADE, related_name="escalations"

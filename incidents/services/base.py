@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from portal import timers
 from portal.errors import ApplicationError, ConflictError
@@ -19,7 +20,7 @@ from ..taxonomy import SUBTYPE_LABELS
 
 
 def _label(name: str) -> str:
-    return str(Incident._meta.get_field(name).verbose_name).capitalize()
+    return capfirst(str(Incident._meta.get_field(name).verbose_name))
 
 
 # Fields a responder edits after declaration, with the labels the timeline uses.

@@ -55,7 +55,8 @@ def role_assign(
         authority.require("assign_role", actor, incident)
     elif previous is None:
         # No commander (an alert opened it, say): any responder takes command.
-        authority.require("take_command", actor, incident, commander=None)
+        action = "take_command" if actor is None or user == actor else "appoint_commander"
+        authority.require(action, actor, incident, commander=None)
     else:
         authority.require("hand_over_command", actor, incident, commander=previous.user)
     if user is None or not user.is_active:

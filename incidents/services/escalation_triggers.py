@@ -1,4 +1,4 @@
-"""Firing the spec's escalation triggers (the table is incidents/escalation_triggers.py): the
+"""Firing the spec's escalation triggers (the table is incidents/escalation_trigger_rules.py): the
 Manager group is told, once per incident and trigger. Checked by every service that changes
 what the incident is; the time-based ones run as durable timers."""
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from portal import timers
 
 from .. import authority, timeline
-from ..escalation_triggers import TRIGGERS, TriggerRule
+from ..escalation_trigger_rules import TRIGGERS, TriggerRule
 from ..models import EscalationTrigger, Incident, Status
 from . import notices
 from .base import lock_for_timer

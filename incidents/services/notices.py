@@ -7,9 +7,9 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from portal import notifications, roles
+from portal import notifications
 
-from .. import timeline
+from .. import authority, timeline
 from ..models import Incident, ResponseRole, RoleAssignment
 
 
@@ -41,7 +41,17 @@ def communicator(incident: Incident):
 
 
 def managers():
-    return get_user_model().objects.filter(is_active=True, groups__name=roles.MANAGER).distinct()
+    """The Managers as the authority table knows them: whoever may command any incident (the
+    Manager and Admin groups, or the permission given by hand)."""
+    return (
+        get_user_model()
+        .objects.with_perm(
+            authority.MANAGER_PERM,
+            include_superusers=False,
+            backend="django.contrib.auth.backends.ModelBackend",
+        )
+        .filter(is_active=True)
+    )
 
 
 def local_time(user, when: datetime) -> str:

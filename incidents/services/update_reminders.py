@@ -16,7 +16,7 @@ from portal import timers
 
 from .. import authority, timeline
 from ..models import ACTIVE_STATUSES, Incident, Status
-from . import notices
+from . import notices, updates
 from .base import lock_for_timer
 
 UPDATE_SOON = "incidents.update_due_soon"
@@ -51,7 +51,7 @@ def due_after_severity_change(incident: Incident, now: datetime) -> datetime | N
     if cadence is not None:
         due = now + cadence
         return min(current, due) if current else due
-    if not incident.status_updates.exists():
+    if updates.first_update_owed(incident):
         return current or first_due(incident, now)
     return None
 
@@ -88,24 +88,28 @@ def update_reminder_send(
     due = incident.next_update_due_at
     if due is None:
         return False
-    person = notices.communicator(incident)
-    if person is None:
+    # Whoever communicates; with nobody in command (an alert opened it), the declarer, else
+    # the Manager group: an update owed is never reminded to no one.
+    person = notices.communicator(incident) or incident.declared_by
+    recipients = [person] if person is not None else list(notices.managers())
+    if not recipients:
         log.warning("%s: no one to remind of the status update due %s", incident, due)
-        return False
     when = "overdue" if overdue else "due soon"
     created = notices.notify(
         incident,
         key=f"update-{'overdue' if overdue else 'soon'}:{incident.pk}:{due.isoformat()}",
         reason="update_overdue" if overdue else "update_due_soon",
-        recipients=[person],
+        recipients=recipients,
         subject=f"{incident.reference}: status update {when}",
         body=(
             f"The next status update for {incident.reference} ({incident.title}) "
-            f"{'was' if overdue else 'is'} due at {notices.local_time(person, due)}."
+            f"{'was' if overdue else 'is'} due at "
+            f"{notices.local_time(recipients[0] if recipients else None, due)}."
         ),
         now=now,
     )  # fmt: skip
-    if overdue and created:
+    already = incident.events.filter(kind="update_overdue", params__due=due.isoformat())
+    if overdue and not already.exists():
         timeline.update_overdue(incident, due=due, reminded=person, at=now)
         Incident.objects.filter(pk=incident.pk).touch()
     return bool(created)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .status_change import ResolutionNotice
 
 LONG_TEXT = 2000
+RESOLVED_ACTIONS = "None: the incident is resolved."
 
 
 def _text(value: str, field: str, *, required: str = "") -> str:
@@ -73,7 +74,8 @@ def status_update_post(
     cause = _text(cause, "cause")
     if cause_unconfirmed and not cause:
         raise ApplicationError(
-            "Write the suspected cause to mark it unconfirmed, or untick “unconfirmed”.",
+            "Write the suspected cause to mark it unconfirmed, or untick “Cause not confirmed "
+            "yet”.",
             field="cause",
         )
     if audience not in Audience.values:
@@ -127,6 +129,15 @@ def final_audience(incident: Incident) -> str:
     return Audience.PUBLIC if public else Audience.INTERNAL
 
 
+def first_update_owed(incident: Incident) -> bool:
+    """No update since it was verified or re-opened (i.e. since the last final update)."""
+    last_final = incident.status_updates.filter(final=True).order_by("-number").first()
+    since = incident.status_updates.all()
+    if last_final is not None:
+        since = since.filter(number__gt=last_final.number)
+    return not since.exists()
+
+
 def post_resolution(
     *, actor, incident: Incident, notice: ResolutionNotice, now: datetime
 ) -> StatusUpdate:
@@ -142,9 +153,12 @@ def post_resolution(
         incident,
         actor=actor,
         now=now,
+        final=True,
         impact=confirmed,
         cause=notice.explanation,
-        actions=incident.resolution_summary,
+        # Not the resolution summary: that is the responders' internal record, and this
+        # update may be public.
+        actions=RESOLVED_ACTIONS,
         user_action=notice.user_action,
         prevention=notice.prevention,
         next_update_at=None,

@@ -54,12 +54,26 @@ def live_response(
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
 
 
-def _done(request, reference: str, *, error: str = "", success: str = ""):
+# Which of the page's forms a refused plain POST re-renders with what was typed.
+_FORM_SLOTS = {
+    StatusChangeForm: "status_form",
+    StatusUpdateForm: "update_form",
+    NoteForm: "note_form",
+}
+
+
+def _done(request, reference: str, *, error: str = "", success: str = "", form=None):
+    """htmx: the live fragments. Without JavaScript: a success redirects back to the incident;
+    a refusal answers 422 with the whole page, the message on top and the typed input kept."""
     if request.htmx:
         return live_response(request, reference, error=error, success=success)
     if error:
-        messages.error(request, error)
-    elif success:
+        incident = selectors.incident_detail(reference)
+        slot = _FORM_SLOTS.get(type(form))
+        extra = {slot: form} if slot else {}
+        context = detail_context(request, incident, flash_error=error, **extra)
+        return render(request, "incidents/detail.html", context, status=422)
+    if success:
         messages.success(request, success)
     return redirect("incidents:detail", reference)
 
@@ -71,11 +85,11 @@ def _form_error(form) -> str:
 def _run(request, reference: str, form, call, success: str):
     """Validate the form, call the service, answer (redirect or live fragments)."""
     if not form.is_valid():
-        return _done(request, reference, error=_form_error(form))
+        return _done(request, reference, error=_form_error(form), form=form)
     try:
         call(form.cleaned_data)
     except ApplicationError as error:
-        return _done(request, reference, error=error.message)
+        return _done(request, reference, error=error.message, form=form)
     return _done(request, reference, success=success)
 
 

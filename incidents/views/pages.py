@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
 
-from .. import authority, exports, selectors, services
+from .. import exports, selectors, services
 from ..forms import (
     DeclareForm,
     EditForm,
@@ -25,7 +25,6 @@ from ..forms import (
     StatusUpdateForm,
 )
 from ..models import Incident
-from ..services import status_change
 from ..severity import SEVERITIES
 
 VIEW = "incidents.view_incident"
@@ -178,15 +177,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         limit=None if show_all else selectors.TIMELINE_PAGE,
         after=after_event,
     )
-    room = selectors.war_room(incident, [e.pk for e in timeline.events])
-    # Which moves this viewer may make (the authority table), so the page offers only those
-    # and says who may make the others.
-    moves = []
-    for to, transition in room.transitions.items():
-        action = status_change.action_for(incident.status, to)
-        allowed = authority.allows(action, request.user, incident, commander=room.commander)
-        who = authority.who_may(action, incident, commander=room.commander)
-        moves.append((to, transition, allowed, who))
+    room = selectors.war_room(incident, [e.pk for e in timeline.events], request.user)
     # The stamp of the row loaded first, not re-read now: a change committed while this page
     # was being built makes the next poll refresh instead of being lost.
     state = (incident.changed_at, selectors.newest_notice(request.user))
@@ -195,10 +186,6 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "incident": incident,
         "timeline": timeline,
         "room": room,
-        "moves": moves,
-        "may_hand_over": authority.allows(
-            "hand_over_command", request.user, incident, commander=room.commander
-        ),
         "impact": selectors.impact_summary(incident),
         "newest_first": newest_first,
         "false_alarm_form": FalseAlarmForm(),

@@ -25,8 +25,8 @@ def urls(ref):
     event = TimelineEvent.objects.filter(incident__reference=ref).first()
 
     def war_room(name, *args):
-        # Empty POSTs: refused with a message on the incident page, nothing written.
-        return ("post", reverse(f"incidents:{name}", args=[ref, *args]), work, page)
+        # Empty POSTs: refused with the incident page and a message (422), nothing written.
+        return ("post", reverse(f"incidents:{name}", args=[ref, *args]), work, 422)
 
     return [
         ("get", reverse("incidents:poll", args=[ref]), work, 200),

@@ -183,7 +183,7 @@ def test_unresolved_p1_p2_after_30_minutes(declare, managers):
     assert triggers(p2) == {"unresolved_30m"} and triggers(p3) == set()
     sent = Notification.objects.filter(reason="escalation", recipient=managers[0])
     assert set(sent.values_list("channel", flat=True)) == {PORTAL, EMAIL}
-    assert "Unresolved 30 minutes after declaration" in sent.first().subject
+    assert "Incident unresolved after 30 minutes" in sent.first().subject
 
 
 def test_root_cause_unknown_after_the_window(declare, responder, managers, settings):

@@ -428,20 +428,27 @@ def test_spec_transitions_record_and_stamp_the_right_milestone():
     # - Identified -> Monitoring: Fix implemented, verifying resolution
     # - Monitoring -> Resolved: Normal operation confirmed for adequate period
     spec_edges = {
-        (Status.INVESTIGATING, Status.IDENTIFIED): ("Root cause", "root_cause", "identified_at"),
+        (Status.INVESTIGATING, Status.IDENTIFIED): (
+            "Root cause determined",
+            "Root cause",
+            "root_cause",
+            "identified_at",
+        ),
         (Status.IDENTIFIED, Status.MONITORING): (
+            "Fix implemented, verifying resolution",
             "Mitigation applied",
             "mitigation",
             "mitigated_at",
         ),
         (Status.MONITORING, Status.RESOLVED): (
+            "Normal operation confirmed for adequate period",
             "Resolution summary",
             "resolution_summary",
             "resolved_at",
         ),
     }
     actual = {
-        (src, dst): (t.note_label, t.records, t.stamps)
+        (src, dst): (t.criterion, t.note_label, t.records, t.stamps)
         for (src, dst) in spec_edges
         for t in [TRANSITIONS[src][dst]]
     }
@@ -451,10 +458,28 @@ def test_spec_transitions_record_and_stamp_the_right_milestone():
 def test_transition_table_as_a_whole():
     # The three spec edges above, plus the portal's own (not in the spec, pinned as they are):
     # mitigating before the root cause is known, closing, and going back to Investigating.
-    identified = (Status.IDENTIFIED, "Root cause", "root_cause", "identified_at")
-    monitoring = (Status.MONITORING, "Mitigation applied", "mitigation", "mitigated_at")
-    resolved = (Status.RESOLVED, "Resolution summary", "resolution_summary", "resolved_at")
-    closed = (Status.CLOSED, "Follow-up", "followup_note", "closed_at")
+    identified = (
+        Status.IDENTIFIED,
+        "Root cause",
+        "root_cause",
+        "identified_at",
+        "Root cause determined",
+    )
+    monitoring = (
+        Status.MONITORING,
+        "Mitigation applied",
+        "mitigation",
+        "mitigated_at",
+        "Fix implemented, verifying resolution",
+    )
+    resolved = (
+        Status.RESOLVED,
+        "Resolution summary",
+        "resolution_summary",
+        "resolved_at",
+        "Normal operation confirmed for adequate period",
+    )
+    closed = (Status.CLOSED, "Follow-up", "followup_note", "closed_at", "")
     expected = {
         Status.INVESTIGATING: {
             Status.IDENTIFIED: identified,
@@ -467,6 +492,7 @@ def test_transition_table_as_a_whole():
                 "Why the root cause is in doubt again",
                 None,
                 None,
+                "",
             ),
         },
         Status.MONITORING: {
@@ -476,11 +502,12 @@ def test_transition_table_as_a_whole():
                 "Why the mitigation did not hold",
                 None,
                 None,
+                "",
             ),
         },
         Status.RESOLVED: {
             Status.CLOSED: closed,
-            Status.INVESTIGATING: (Status.INVESTIGATING, "Reason for re-opening", None, None),
+            Status.INVESTIGATING: (Status.INVESTIGATING, "Reason for re-opening", None, None, ""),
         },
     }
     actual = {
@@ -492,3 +519,19 @@ def test_transition_table_as_a_whole():
         for edges in TRANSITIONS.values()
         for dst, t in edges.items()
     )
+
+
+# --- Escalation Triggers -----------------------------------------------------------------------
+
+
+def test_escalation_triggers_are_the_spec_five_in_its_words():
+    from incidents.escalation_trigger_rules import TRIGGERS
+
+    # Spec "Response Activation" > "Escalation Triggers".
+    assert [rule.label for rule in TRIGGERS.values()] == [
+        "Incident unresolved after 30 minutes",
+        "Multiple components affected",
+        "Customer impact exceeding thresholds",
+        "Unknown root cause after initial investigation",
+        "Security or data privacy concerns",
+    ]

@@ -10,20 +10,20 @@ an incident waits unverified in Triage; those that hold fire when it is verified
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 
-from .impact import Assessment, Scope
+from .impact import WIDE, Assessment, Scope, Symptom
 from .models import EscalationTrigger, Incident
 
 Kind = EscalationTrigger.Kind
 ALL_SEVERITIES = ("P1", "P2", "P3", "P4")
 
-# "Customer impact exceeding thresholds": a quarter of users or more (or 10,000 users when only
-# the count is known), or revenue impact, or a contract/SLA violation. The share is the one that
-# makes a complete outage a P1 in the severity rule: wider than a typical P2's reach.
-CUSTOMER_IMPACT_THRESHOLD = {"percent": Decimal(25), "count": 10_000}
+# "Customer impact exceeding thresholds": a symptom users can notice (anything but cosmetic)
+# reaching a quarter of users (or 10,000 when only the count is known), the share that makes a
+# complete outage a P1 in the severity rule; or revenue impact; or a contract/SLA violation.
+CUSTOMER_IMPACT_THRESHOLD = WIDE
+
 
 # Security and privacy concerns: a security incident, these subtypes, or the assessment's
 # "security implications" flag.
@@ -33,7 +33,8 @@ PRIVACY_SUBTYPES = ("data.data_exposure", "security.exfiltration")
 
 def _customer_impact(incident: Incident) -> bool:
     impact = Assessment.of(incident)
-    return impact.reaches(CUSTOMER_IMPACT_THRESHOLD) or impact.impact_revenue or impact.impact_sla
+    wide = impact.symptom != Symptom.COSMETIC and impact.reaches(CUSTOMER_IMPACT_THRESHOLD)
+    return wide or impact.impact_revenue or impact.impact_sla
 
 
 def _multiple_components(incident: Incident) -> bool:
