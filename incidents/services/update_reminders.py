@@ -91,6 +91,8 @@ def update_reminder_send(
     # Whoever communicates; with nobody in command (an alert opened it), the declarer, else
     # the Manager group: an update owed is never reminded to no one.
     person = notices.communicator(incident) or incident.declared_by
+    if person is not None and not person.is_active:
+        person = None  # left the team: the Managers hear of it instead
     recipients = [person] if person is not None else list(notices.managers())
     if not recipients:
         log.warning("%s: no one to remind of the status update due %s", incident, due)
@@ -108,8 +110,8 @@ def update_reminder_send(
         ),
         now=now,
     )  # fmt: skip
-    already = incident.events.filter(kind="update_overdue", params__due=due.isoformat())
-    if overdue and not already.exists():
+    noted = incident.events.filter(kind="update_overdue", params__due=due.isoformat())
+    if overdue and not noted.exists():
         timeline.update_overdue(incident, due=due, reminded=person, at=now)
         Incident.objects.filter(pk=incident.pk).touch()
     return bool(created)
