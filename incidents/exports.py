@@ -2,8 +2,12 @@
 
 import csv
 from collections.abc import Iterator
+from datetime import timedelta
+
+from portal.models import display_name
 
 from .models import Incident
+from .selectors import commander_of
 
 HEADER = [
     "reference",
@@ -16,6 +20,10 @@ HEADER = [
     "acknowledged_at",
     "resolved_at",
     "components",
+    "incident_commander",
+    "minutes_to_acknowledge",
+    "minutes_to_mitigate",
+    "minutes_to_resolve",
 ]
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -26,7 +34,18 @@ def _safe(value: str) -> str:
 
 
 def _iso(value) -> str:
-    return value.isoformat() if value else ""
+    """ISO 8601 to the second with the UTC offset: 2026-11-29T14:03:07+00:00."""
+    return value.replace(microsecond=0).isoformat() if value else ""
+
+
+def _minutes(value: timedelta | None) -> str:
+    """A duration in whole minutes (rounded down), or empty when it has not happened."""
+    return "" if value is None else str(value // timedelta(minutes=1))
+
+
+def _commander(incident: Incident) -> str:
+    user = commander_of(incident)
+    return _safe(display_name(user)) if user else ""
 
 
 class _Echo:
@@ -35,6 +54,7 @@ class _Echo:
 
 
 def incident_rows(incidents) -> Iterator[str]:
+    """incidents: fetched with `selectors.with_commander` (and the components prefetched)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(HEADER)
     incident: Incident
@@ -51,5 +71,9 @@ def incident_rows(incidents) -> Iterator[str]:
                 _iso(incident.acknowledged_at),
                 _iso(incident.resolved_at),
                 _safe("; ".join(c.name for c in incident.components.all())),
+                _commander(incident),
+                _minutes(incident.time_to_acknowledge),
+                _minutes(incident.time_to_mitigate),
+                _minutes(incident.time_to_resolve),
             ]
         )

@@ -14,6 +14,7 @@ from .models import (
     Incident,
     IncidentChecklist,
     IncidentChecklistItem,
+    ResponseRole,
     RoleAssignment,
     Status,
     TimelineEvent,
@@ -38,6 +39,30 @@ def _with_related(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     return qs.select_related("declared_by__profile").prefetch_related("components", "escalations")
 
 
+def with_commander(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Prefetch the current Incident Commander: `incident.commanders` is a list of at most one
+    RoleAssignment (with its user and profile); read it through `commander_of`."""
+    return qs.prefetch_related(
+        Prefetch(
+            "role_assignments",
+            queryset=RoleAssignment.objects.filter(
+                role=ResponseRole.COMMANDER, released_at__isnull=True
+            ).select_related("user__profile"),
+            to_attr="commanders",
+        )
+    )
+
+
+def commander_of(incident: Incident):
+    """The User in command of an incident fetched through `with_commander`, or None."""
+    return incident.commanders[0].user if incident.commanders else None
+
+
+# The dashboard's "Recently resolved": what ended in the last day, for a manager arriving late.
+RECENT_WINDOW = timedelta(hours=24)
+RECENT_LIMIT = 20
+
+
 @dataclass
 class SeverityColumn:
     level: SeverityLevel
@@ -52,10 +77,17 @@ class Dashboard:
     breached_count: int
     overdue_count: int
     now: datetime
+    # Resolved (or since closed) in the last RECENT_WINDOW, newest first, at most RECENT_LIMIT;
+    # recently_resolved_more: there were more than that.
+    recently_resolved: list[Incident]
+    recently_resolved_more: bool
 
 
 def dashboard(user) -> Dashboard:
-    active = list(_with_related(Incident.objects.active()).order_by("severity", "declared_at"))
+    """Each incident carries `commanders` (see `with_commander`)."""
+    active = list(
+        with_commander(_with_related(Incident.objects.active())).order_by("severity", "declared_at")
+    )
     columns = [
         SeverityColumn(level, [i for i in active if i.severity == code])
         for code, level in SEVERITIES.items()
@@ -72,7 +104,20 @@ def dashboard(user) -> Dashboard:
         1 for i in active if i.response_state(now) == "breached" and not i.acknowledged_at
     )
     overdue = sum(1 for i in active if i.update_state(now) == "overdue")
-    return Dashboard(columns, mine, len(active), breached, overdue, now)
+    resolved = Incident.objects.filter(
+        status__in=(Status.RESOLVED, Status.CLOSED), resolved_at__gte=now - RECENT_WINDOW
+    )
+    recent = list(with_commander(resolved).order_by("-resolved_at", "-id")[: RECENT_LIMIT + 1])
+    return Dashboard(
+        columns,
+        mine,
+        len(active),
+        breached,
+        overdue,
+        now,
+        recently_resolved=recent[:RECENT_LIMIT],
+        recently_resolved_more=len(recent) > RECENT_LIMIT,
+    )
 
 
 def _day_start(day: date) -> datetime:

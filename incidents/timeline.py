@@ -249,6 +249,11 @@ def _status(value: str | None) -> str:
     return str(Status(value).label) if value in Status.values else str(value)
 
 
+def _is_actor(event: TimelineEvent, person: dict | None) -> bool:
+    """Whether the person an event names (a `_person` dict) is the one who acted."""
+    return event.actor_id is not None and (person or {}).get("id") == event.actor_id
+
+
 def describe(event: TimelineEvent) -> str:
     p = event.params
     who = display_name(event.actor)
@@ -291,11 +296,16 @@ def describe(event: TimelineEvent) -> str:
         case "note":
             return p.get("text", "")
         case "role_assigned":
-            text = f"{who} made {p['user'].get('name')} {p.get('role_label')}"
+            if _is_actor(event, p.get("user")):
+                text = f"{who} took the {p.get('role_label')} role"
+            else:
+                text = f"{who} made {p['user'].get('name')} {p.get('role_label')}"
             if p.get("previous"):
                 text += f" (replacing {p['previous'].get('name')})"
             return text + "."
         case "role_released":
+            if _is_actor(event, p.get("user")):
+                return f"{who} gave up the {p.get('role_label')} role."
             return f"{who} released {p['user'].get('name')} as {p.get('role_label')}."
         case "command_handover":
             return (

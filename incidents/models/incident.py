@@ -142,11 +142,14 @@ class Incident(ImpactAssessment):
         return shifted(self.detected_at, self.severity_level.response_time)
 
     def response_state(self, now: datetime | None = None) -> str:
-        """'met', 'breached' (acknowledged late, or not yet and past due), 'pending', or
-        'closed' (ended without anyone acknowledging it, e.g. a false alarm)."""
+        """'met', 'breached' (acknowledged late, or not yet and past due), 'pending',
+        'false_alarm' (called a false alarm before anyone acknowledged it), or 'closed' (ended
+        otherwise without anyone acknowledging it)."""
         now = now or timezone.now()
         if self.acknowledged_at:
             return "met" if self.acknowledged_at <= self.response_due_at else "breached"
+        if self.status == Status.FALSE_ALARM:
+            return "false_alarm"
         if not self.is_active:
             return "closed"
         return "breached" if now > self.response_due_at else "pending"

@@ -3,6 +3,7 @@ from datetime import UTC
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from ..severity import SEVERITIES
 
@@ -82,7 +83,51 @@ def update_badge(incident, now):
     return ""
 
 
+@register.simple_tag
+def next_update(incident, now):
+    """When the next status update is due, always shown (the dashboard): unmistakable when
+    overdue, in the words and colours of `update_badge` and the incident page."""
+    state = incident.update_state(now)
+    if not state:
+        return mark_safe(
+            '<span class="text-body-secondary" data-update="none">No update scheduled</span>'
+        )
+    due = safe_when(incident.next_update_due_at)
+    if state == "overdue":
+        return format_html(
+            '<span class="badge update-overdue" data-update="overdue">'
+            "UPDATE OVERDUE · due {} · {} late</span>",
+            due,
+            _short(now - incident.next_update_due_at),
+        )
+    if state == "soon":
+        return format_html(
+            '<span class="badge text-bg-warning" data-update="soon">'
+            "Next update due {} · in {}</span>",
+            due,
+            _short(incident.next_update_due_at - now),
+        )
+    return format_html(
+        '<span data-update="scheduled">Next update due {} · in {}</span>',
+        due,
+        _short(incident.next_update_due_at - now),
+    )
+
+
 def _short(delta) -> str:
     from portal.templatetags.portal_tags import duration
 
     return duration(delta)
+
+
+@register.filter
+def ago(value, now=None) -> str:
+    """'just now', '4 min ago', '2 h 10 min ago': never '0 minutes ago'."""
+    from portal.templatetags.portal_tags import duration
+
+    if value is None:
+        return ""
+    elapsed = (now or timezone.now()) - value
+    if elapsed.total_seconds() < 60:
+        return "just now"
+    return f"{duration(elapsed)} ago"
