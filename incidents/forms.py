@@ -16,11 +16,68 @@ from .taxonomy import SUBTYPE_CHOICES, TYPE_CHOICES, subtype_belongs
 from .timeline import NOTE_TAGS
 
 
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
+class DateAndTimeInput(forms.MultiWidget):
+    """A date picker and a 24-hour HH:MM field, the way the portal shows times (a browser's
+    date-time picker follows its locale, often 12-hour). One ISO value ("2026-11-29T14:05")
+    is accepted too, from scripts and older pages."""
+
+    template_name = "incidents/_date_and_time.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            [
+                forms.DateInput(attrs={"type": "date", "aria-label": "Date"}, format="%Y-%m-%d"),
+                forms.TimeInput(
+                    attrs={
+                        "inputmode": "numeric",
+                        "pattern": "([01][0-9]|2[0-3]):[0-5][0-9]",
+                        "placeholder": "HH:MM",
+                        "maxlength": "5",
+                        "size": "5",
+                        "aria-label": "Time (24-hour, HH:MM)",
+                    },
+                    format="%H:%M",
+                ),
+            ],
+            attrs,
+        )
+
+    def decompress(self, value):
+        if not value:
+            return [None, None]
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return [value.date(), value.time().replace(second=0, microsecond=0)]
+
+    def value_from_datadict(self, data, files, name):
+        if f"{name}_0" not in data and data.get(name):
+            date, _, time = str(data[name]).replace(" ", "T", 1).partition("T")
+            return [date, time]
+        return super().value_from_datadict(data, files, name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data and super().value_omitted_from_data(data, files, name)
+
+
+class DateAndTimeField(forms.SplitDateTimeField):
+    widget = DateAndTimeInput
 
     def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+        kwargs.setdefault("input_time_formats", ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f"])
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_time": "Enter the time as HH:MM, 24-hour (e.g. 14:05)."},
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        if isinstance(value, list | tuple) and len(value) == 2 and bool(value[0]) != bool(value[1]):
+            raise forms.ValidationError("Enter both the date and the time (24-hour, HH:MM).")
+        return super().clean(value)
+
+
+def _zone_help(text: str) -> str:
+    return f"{text} Your time zone: {timezone.get_current_timezone_name()}.".strip()
 
 
 class _NoTagHelperMixin:
@@ -100,11 +157,7 @@ class IncidentFieldsMixin(forms.Form):
 
 
 class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
-    detected_at = forms.DateTimeField(
-        widget=DateTimeLocalInput(),
-        label="Detected at",
-        help_text="In your time zone.",
-    )
+    detected_at = DateAndTimeField(label="Detected at")
     start_in_triage = forms.BooleanField(
         required=False,
         label="Suspected problem: start in Triage",
@@ -135,6 +188,7 @@ class DeclareForm(_NoTagHelperMixin, IncidentFieldsMixin, ImpactFields):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["detected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["detected_at"].help_text = _zone_help("")
         self.fields["commander"].initial = user.pk if user is not None else None
         self.fields["commander"].label_from_instance = lambda u: getattr(
             getattr(u, "profile", None), "name", u.get_username()
@@ -317,7 +371,9 @@ class StatusChangeForm(forms.Form):
 
 class RoleAssignForm(forms.Form):
     role = forms.ChoiceField(choices=ResponseRole.choices)
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.all())
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.all(), label="Person")
+    # The holder the person confirmed replacing (empty: the role was free when they chose).
+    holder = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
 
 class RoleReleaseForm(forms.Form):
@@ -330,6 +386,12 @@ class NoteForm(forms.Form):
 
 
 class StatusUpdateForm(forms.Form):
+    # What the form was written for: the update number and status it showed. A form written
+    # before someone else's update or a status change is refused instead of posted blind.
+    for_number = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    for_status = forms.ChoiceField(
+        required=False, choices=[("", ""), *Status.choices], widget=forms.HiddenInput
+    )
     impact = forms.CharField(
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -349,12 +411,13 @@ class StatusUpdateForm(forms.Form):
         help_text="Response actions in progress.",
     )
     audience = forms.ChoiceField(choices=Audience.choices, initial=Audience.INTERNAL)
-    next_update_at = forms.DateTimeField(
-        required=False,
-        widget=DateTimeLocalInput(),
-        label="Next update by",
-        help_text="Defaults to the severity's cadence; may be earlier.",
-    )
+    next_update_at = DateAndTimeField(required=False, label="Next update by")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["next_update_at"].help_text = _zone_help(
+            "Defaults to the severity's cadence; may be earlier."
+        )
 
     def clean_next_update_at(self):
         value = self.cleaned_data["next_update_at"]

@@ -168,7 +168,7 @@ def incident_by_reference(reference: str) -> Incident:
 def incident_detail(reference: str) -> Incident:
     if _no_such_reference(reference):
         raise Http404("No such incident.")
-    checklist_items = IncidentChecklistItem.objects.select_related("done_by__profile")
+    checklist_items = IncidentChecklistItem.objects.select_related("done_by__profile", "done_event")
     return get_object_or_404(
         Incident.objects.select_related("declared_by__profile").prefetch_related(
             "components",

@@ -26,6 +26,12 @@ class ChecklistTemplate(models.Model):
 class ChecklistTemplateItem(models.Model):
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(default=0)
+    key = models.SlugField(
+        max_length=64,
+        blank=True,
+        help_text="Stable name of what the item is, whatever its wording: the portal ticks "
+        "items by key when it knows they are done, and items sharing a key tick together.",
+    )
     text = models.CharField(max_length=300)
     is_verification = models.BooleanField(
         default=False,
@@ -60,12 +66,21 @@ class IncidentChecklist(models.Model):
 class IncidentChecklistItem(models.Model):
     checklist = models.ForeignKey(IncidentChecklist, on_delete=models.CASCADE, related_name="items")
     position = models.PositiveSmallIntegerField(default=0)
+    key = models.SlugField(max_length=64, blank=True)
     text = models.CharField(max_length=300)
     is_verification = models.BooleanField(default=False)
     waived_reason = models.CharField(max_length=500, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Ticked by the portal itself: the event that did it.
+    done_event = models.ForeignKey(
+        "incidents.TimelineEvent",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:

@@ -1,13 +1,15 @@
 """Running the response: roles, notes, key events and checklists."""
 
 from datetime import datetime
+from types import EllipsisType
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, ConflictError
 
-from .. import authority, timeline
+from .. import authority, checklists, timeline
 from ..models import (
     Incident,
     IncidentChecklistItem,
@@ -21,6 +23,18 @@ from . import notices
 from .base import lock, touch
 
 READ_ONLY = (Status.CLOSED, Status.FALSE_ALARM)
+
+
+def auto_tick(incident: Incident, event: TimelineEvent) -> int:
+    """Tick the checklist items this event is known to complete (checklists.AUTO_TICKS), by
+    key, as done by the event's actor and at its time; the tick names the event. Part of the
+    service that wrote the event (same transaction); items already ticked stay as they are."""
+    keys = checklists.keys_for(event.kind, event.params)
+    if not keys:
+        return 0
+    return IncidentChecklistItem.objects.filter(
+        checklist__incident=incident, key__in=keys, done_at__isnull=True
+    ).update(done_at=event.occurred_at, done_by=event.actor, done_event=event)
 
 
 def _writable(incident: Incident, what: str) -> None:
@@ -41,16 +55,28 @@ def current_holder(incident: Incident, role: str) -> RoleAssignment | None:
 
 @transaction.atomic
 def role_assign(
-    *, actor, incident: Incident, role: str, user, now: datetime | None = None
+    *,
+    actor,
+    incident: Incident,
+    role: str,
+    user,
+    expected_holder: int | None | EllipsisType = ...,
+    now: datetime | None = None,
 ) -> RoleAssignment:
     """Give a role to a person. One holder per role at a time: the previous holder is released.
-    Handing over command is the spec's "announce assumption of command" event."""
+    Handing over command is the spec's "announce assumption of command" event.
+
+    expected_holder: the holder (user id, or None for a free role) the person saw and agreed
+    to replace; a role held by someone else now is refused, naming them. Left out (...) by
+    callers that decide without a page, such as the system."""
     now = now or timezone.now()
     incident = lock(incident)
     _writable(incident, "changing roles")
     if role not in ResponseRole.values:
         raise ApplicationError(f"Unknown role {role!r}.", field="role")
     previous = current_holder(incident, role)
+    if expected_holder is not ... and (previous.user_id if previous else None) != expected_holder:
+        raise _holder_changed(role, previous, expected_holder)
     if role != ResponseRole.COMMANDER:
         authority.require("assign_role", actor, incident)
     elif previous is None:
@@ -78,7 +104,7 @@ def role_assign(
     if role == ResponseRole.COMMANDER and previous is not None:
         timeline.command_handover(incident, actor, previous=previous.user, new=user, at=now)
     else:
-        timeline.role_assigned(
+        event = timeline.role_assigned(
             incident,
             actor,
             role=role,
@@ -87,11 +113,32 @@ def role_assign(
             previous=previous.user if previous else None,
             at=now,
         )
+        auto_tick(incident, event)
     notices.role_given(
         incident, user=user, label=label, actor=actor, key=str(assignment.pk), now=now
     )
     touch(incident)
     return assignment
+
+
+def _holder_changed(role: str, previous, expected: int | None) -> ConflictError:
+    label = ResponseRole(role).label
+    if previous is None:
+        return ConflictError(
+            f"The {label} role was given up meanwhile; nobody holds it now. Choose again.",
+            field="role",
+        )
+    name = timeline.display_name(previous.user)
+    if expected is None:
+        return ConflictError(
+            f"{name} is {label}. Confirm that you want to replace them, then assign again.",
+            field="role",
+        )
+    what = "Command" if role == ResponseRole.COMMANDER else f"The {label} role"
+    return ConflictError(
+        f"{what} changed hands meanwhile: {name} is {label} now. Check, then assign again.",
+        field="role",
+    )
 
 
 @transaction.atomic
@@ -164,14 +211,16 @@ def checklist_item_set(
     incident = lock(item.checklist.incident)
     authority.require("tick_checklist", actor, incident)
     _writable(incident, "changing checklists")
-    items = IncidentChecklistItem.objects.filter(pk=item.pk)
-    if done:
-        changed = items.filter(done_at__isnull=True).update(done_at=now, done_by=actor)
-    else:
-        changed = items.filter(done_at__isnull=False).update(done_at=None, done_by=None)
-    if not changed:
+    if not IncidentChecklistItem.objects.filter(pk=item.pk, done_at__isnull=done).exists():
         state = "ticked" if done else "unticked"
         raise ApplicationError(f"“{item.text}” is already {state}.")
+    # The item and its twins in the other lists (same key): one act, ticked everywhere.
+    twins = Q(pk=item.pk) | (Q(checklist__incident=incident, key=item.key) if item.key else Q())
+    items = IncidentChecklistItem.objects.filter(twins)
+    if done:
+        items.filter(done_at__isnull=True).update(done_at=now, done_by=actor, done_event=None)
+    else:
+        items.filter(done_at__isnull=False).update(done_at=None, done_by=None, done_event=None)
     item.refresh_from_db()
     timeline.checklist_item(incident, actor, item=item, action="done" if done else "undone", at=now)
     touch(incident)

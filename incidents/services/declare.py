@@ -29,6 +29,7 @@ from ..severity import SEVERITIES
 from ..taxonomy import TYPES, subtype_belongs
 from . import escalation_triggers, notices, update_reminders
 from .base import validate
+from .command import auto_tick
 from .triage import RESPONSE_TIMER
 
 
@@ -49,6 +50,7 @@ def _copy_checklists(incident: Incident) -> None:
             IncidentChecklistItem(
                 checklist=checklist,
                 position=item.position,
+                key=item.key,
                 text=item.text,
                 is_verification=item.is_verification,
             )
@@ -143,9 +145,10 @@ def incident_declare(
             assigned_by=actor,
             assigned_at=now,
         )
-    timeline.declared(
+    declared = timeline.declared(
         incident, actor, suggested=suggestion.severity, reason=severity_reason, commander=commander
     )
+    auto_tick(incident, declared)
     if commander is not None:
         notices.role_given(
             incident,

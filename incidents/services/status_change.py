@@ -15,6 +15,7 @@ from .. import authority, timeline, transitions
 from ..models import Followup, Incident, IncidentChecklistItem, Status
 from . import escalation_triggers, update_reminders, updates
 from .base import lock, save
+from .command import auto_tick
 from .triage import RESPONSE_TIMER
 
 LONG_TEXT = 2000
@@ -139,7 +140,7 @@ def incident_change_status(
         cleared = _clear_verification(incident)
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
-    timeline.status_changed(
+    changed = timeline.status_changed(
         incident,
         actor,
         old=old,
@@ -150,6 +151,7 @@ def incident_change_status(
         cleared=cleared,
         at=now,
     )
+    auto_tick(incident, changed)
     if to == Status.RESOLVED:
         updates.post_resolution(actor=actor, incident=incident, notice=resolution, now=now)
     if incident.is_active:

@@ -13,6 +13,7 @@ from .. import authority, timeline
 from ..models import Incident, Status
 from . import escalation_triggers, notices, update_reminders
 from .base import lock, lock_for_timer, save
+from .command import auto_tick
 
 RESPONSE_TIMER = "incidents.response_breach"
 
@@ -28,7 +29,7 @@ def incident_acknowledge(*, actor, incident: Incident, now: datetime | None = No
     now = now or timezone.now()
     save(incident, acknowledged_at=now)
     timers.cancel(RESPONSE_TIMER, incident.pk)
-    timeline.acknowledged(incident, actor, at=now)
+    auto_tick(incident, timeline.acknowledged(incident, actor, at=now))
     return incident
 
 
@@ -55,7 +56,7 @@ def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
     update_reminders.schedule(incident)
-    timeline.verified(incident, actor, acknowledged=newly_acknowledged, at=now)
+    auto_tick(incident, timeline.verified(incident, actor, acknowledged=newly_acknowledged, at=now))
     escalation_triggers.check(incident, now=now)
     return incident
 

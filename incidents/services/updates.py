@@ -11,13 +11,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from portal import hooks
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, ConflictError
 
 from .. import authority, bounds, timeline
 from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
 from . import update_reminders
 from .base import lock, touch
+from .command import auto_tick
 
 if TYPE_CHECKING:
     from .status_change import ResolutionNotice
@@ -47,7 +48,7 @@ def _create(incident: Incident, *, actor, now: datetime, **fields) -> StatusUpda
         posted_at=now,
         **fields,
     )
-    timeline.status_update(incident, actor, update=update, at=now)
+    auto_tick(incident, timeline.status_update(incident, actor, update=update, at=now))
     return update
 
 
@@ -63,6 +64,8 @@ def status_update_post(
     cause: str = "",
     impact_unconfirmed: bool = False,
     cause_unconfirmed: bool = False,
+    expected_number: int | None = None,
+    expected_status: str | None = None,
     now: datetime | None = None,
 ) -> StatusUpdate:
     """Post update #n. The next one is due by the severity's cadence (P1 30 min, P2 60 min)
@@ -87,6 +90,7 @@ def status_update_post(
             f"Status updates are posted while an incident is being worked on or at its "
             f"resolution; this one is {incident.get_status_display()}."
         )
+    _check_written_for(incident, expected_number, expected_status)
     latest = update_reminders.due_after_update(incident, now)
     if next_update_at is not None:
         error = bounds.next_update_error(next_update_at, now)
@@ -121,6 +125,27 @@ def status_update_post(
         hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status_update", at=now)
     touch(incident)
     return update
+
+
+def _check_written_for(incident: Incident, number: int | None, status: str | None) -> None:
+    """Refuse an update written for an earlier state of the incident (DESIGN.md decision 9):
+    someone else posted meanwhile, or the status moved on. The writer's text is kept."""
+    last = incident.status_updates.select_related("posted_by__profile").first()
+    current = (last.number if last else 0) + 1
+    if number is not None and number != current:
+        raise ConflictError(
+            f"Update #{last.number} was posted meanwhile by {timeline.display_name(last.posted_by)}"
+            f" (“{last.impact[:120]}”). Your text is kept: check it against that update, then "
+            f"post it as update #{current}.",
+            field="impact",
+        )
+    if status and status != incident.status:
+        raise ConflictError(
+            f"The incident moved to {incident.get_status_display()} meanwhile. Your text is "
+            f"kept: check it still holds, then post it as a {incident.get_status_display()} "
+            "update.",
+            field="impact",
+        )
 
 
 def final_audience(incident: Incident) -> str:

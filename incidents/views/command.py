@@ -2,6 +2,7 @@
 back to the incident (works without JavaScript); with htmx it answers with the page's live
 fragments swapped out-of-band, so the person acting sees the result at once."""
 
+import json
 import re
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, ConflictError
 
 from .. import selectors, services
 from ..forms import (
@@ -25,6 +26,7 @@ from ..forms import (
     WaiveForm,
 )
 from ..models import IncidentChecklistItem, Status, TimelineEvent
+from ..services import command
 from .pages import VIEW, WORK, detail_context, error_lines, stamp
 
 
@@ -34,7 +36,6 @@ def live_response(
     *,
     error: str = "",
     success: str = "",
-    known_status: str = "",
     after_event: int | None = None,
 ):
     """The page's live fragments, swapped out-of-band. The action buttons and forms are
@@ -47,8 +48,9 @@ def live_response(
         oob=True,
         flash_error=error,
         flash_ok=success,
-        # After a refusal the forms keep what was typed; otherwise they follow the status.
-        with_actions=not error and known_status != incident.status,
+        # After a refusal the forms keep what was typed (they are not sent); otherwise every
+        # fragment is, and the page keeps any form that holds input or focus (live.js).
+        with_actions=not error,
         after_event=after_event,
     )
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
@@ -62,11 +64,35 @@ _FORM_SLOTS = {
 }
 
 
-def _done(request, reference: str, *, error: str = "", success: str = "", form=None):
+def _restamp(reference: str, form) -> dict | None:
+    """After a refusal because the incident changed under a form: what the form is for now,
+    so that the page moves its hidden stamp and the next save is a deliberate one."""
+    incident = selectors.incident_by_reference(reference)
+    if isinstance(form, StatusUpdateForm):
+        last = incident.status_updates.first()
+        number = (last.number if last else 0) + 1
+        return {
+            "form": "update",
+            "fields": {"for_number": number, "for_status": incident.status},
+            "stamp": f"{number}:{incident.status}",
+        }
+    if isinstance(form, StatusChangeForm):
+        to = form.data.get("to", "")
+        return {"form": f"status-{to}", "fields": {"from_status": incident.status}}
+    if isinstance(form, RoleAssignForm):
+        holder = command.current_holder(incident, form.data.get("role", ""))
+        return {"form": "role", "fields": {"holder": holder.user_id if holder else ""}}
+    return None
+
+
+def _done(request, reference: str, *, error: str = "", success: str = "", form=None, restamp=None):
     """htmx: the live fragments. Without JavaScript: a success redirects back to the incident;
     a refusal answers 422 with the whole page, the message on top and the typed input kept."""
     if request.htmx:
-        return live_response(request, reference, error=error, success=success)
+        response = live_response(request, reference, error=error, success=success)
+        if restamp:
+            response["HX-Trigger"] = json.dumps({"portal:restamp": restamp})
+        return response
     if error:
         incident = selectors.incident_detail(reference)
         slot = _FORM_SLOTS.get(type(form))
@@ -88,6 +114,9 @@ def _run(request, reference: str, form, call, success: str):
         return _done(request, reference, error=_form_error(form), form=form)
     try:
         call(form.cleaned_data)
+    except ConflictError as error:
+        restamp = _restamp(reference, form)
+        return _done(request, reference, error=error.message, form=form, restamp=restamp)
     except ApplicationError as error:
         return _done(request, reference, error=error.message, form=form)
     return _done(request, reference, success=success)
@@ -149,7 +178,11 @@ def assign_role(request, reference: str):
         reference,
         RoleAssignForm(request.POST),
         lambda d: services.role_assign(
-            actor=request.user, incident=incident, role=d["role"], user=d["user"]
+            actor=request.user,
+            incident=incident,
+            role=d["role"],
+            user=d["user"],
+            expected_holder=d["holder"],
         ),
         "Role assigned.",
     )
@@ -248,6 +281,8 @@ def post_update(request, reference: str):
             cause=d["cause"],
             impact_unconfirmed=d["impact_unconfirmed"],
             cause_unconfirmed=d["cause_unconfirmed"],
+            expected_number=d["for_number"],
+            expected_status=d["for_status"] or None,
         ),
         "Status update posted.",
     )
@@ -289,6 +324,5 @@ def poll(request, reference: str):
     return live_response(
         request,
         reference,
-        known_status=params["s"],
         after_event=int(params["e"]) if params["e"] else None,
     )

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
 
-from .. import exports, selectors, services
+from .. import exports, selectors, services, war_room
 from ..forms import (
     DeclareForm,
     EditForm,
@@ -179,6 +179,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         after=after_event,
     )
     room = selectors.war_room(incident, [e.pk for e in timeline.events], request.user)
+    role_form = extra.get("role_form")
     # The stamp of the row loaded first, not re-read now: a change committed while this page
     # was being built makes the next poll refresh instead of being lost.
     state = (incident.changed_at, selectors.newest_notice(request.user))
@@ -188,6 +189,15 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "timeline": timeline,
         "room": room,
         "impact": selectors.impact_summary(incident),
+        "steps": war_room.steps(incident),
+        "you_are": war_room.viewer_roles(room.roles, request.user),
+        "checklist_views": war_room.checklists(incident),
+        "update_offer": war_room.update_offer(incident, room.updates),
+        # The role form never defaults to taking command: the first free role, else the
+        # Technical Lead; after a refusal, what was chosen (and its holder, to confirm).
+        "role_default": war_room.role_default(room.roles, role_form),
+        "role_holder_confirmed": war_room.holder_to_confirm(room.roles, role_form),
+        "role_form": role_form,
         "newest_first": newest_first,
         "false_alarm_form": FalseAlarmForm(),
         "status_form": StatusChangeForm(initial={"from_status": incident.status}),

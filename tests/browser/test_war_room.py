@@ -43,28 +43,38 @@ def test_two_responders_see_each_other_live_and_resolve(
     expect(b.locator("#timeline")).to_contain_text("posted public update #1", timeout=LIVE)
 
     # A completes the resolution checklist and resolves.
-    resolution = a.locator("#checklists ul").nth(3)
+    resolution = a.locator('#checklists [data-checklist="resolution"]')
+    expect(resolution).to_have_attribute("open", "")  # the list that matters now is open
     for i in range(resolution.locator("li").count()):
-        button = a.locator("#checklists ul").nth(3).locator("li").nth(i).locator("button.check-btn")
-        button.click()
-        expect(a.locator("#checklists ul").nth(3).locator("li").nth(i)).to_have_class("done mb-1")
-    a.click("button:has-text('Change status')")
-    a.select_option("#id_to", "resolved")
-    a.fill("#id_note", "Primary processor fixed and traffic moved back; stable for 30 min.")
-    # Resolving posts the final update: the resolution communication shows for Resolved only.
+        item = a.locator('#checklists [data-checklist="resolution"] li').nth(i)
+        item.locator("button.check-btn").click()
+        expect(a.locator('#checklists [data-checklist="resolution"] li').nth(i)).to_have_class(
+            "done mb-1"
+        )
+    expect(resolution.locator(".progress-badge")).to_have_text("8/8")
+    a.get_by_text("Move to Resolved…").click()
+    a.get_by_label("Resolution summary").fill(
+        "Primary processor fixed and traffic moved back; stable for 30 min."
+    )
+    # Resolving posts the final update: the resolution communication is the resolve form's.
     a.get_by_label("Normal operation is confirmed across all affected components").check()
     a.get_by_label("What occurred (brief explanation)").fill(
         "The primary card processor rejected requests after a certificate expired."
     )
     a.get_by_label("User action needed").fill("Retry payments that failed before 14:30.")
-    a.click("#status-change button[type=submit]")
+    a.get_by_role("button", name="Resolve and post the final update").click()
     expect(a.locator("[data-testid=status]")).to_contain_text("Resolved")
+    expect(b.locator("[data-testid=status]")).to_contain_text("Resolved", timeout=LIVE)
+    expect(b.locator('[aria-current="step"]')).to_have_text("Resolved")
     expect(b.locator("#updates")).to_contain_text("Update #2 Final", timeout=LIVE)
     expect(b.locator("#updates")).to_contain_text("What occurred: The primary card processor")
-    expect(b.locator("[data-testid=status]")).to_contain_text("Resolved", timeout=LIVE)
     expect(b.locator("#timeline")).to_contain_text("Resolution summary", timeout=LIVE)
-    # B's actions follow the new status: a resolved incident can be closed or re-opened.
-    expect(b.locator("#id_to option[value=closed]")).to_have_count(1, timeout=LIVE)
+    # B's actions follow the new status: B may re-open; closing is for Rita (the commander).
+    expect(b.get_by_text("Move to Investigating…")).to_have_count(1, timeout=LIVE)
+    expect(b.locator("#actions")).to_contain_text(
+        "Closed: only the Incident Commander (Rita) or a Manager."
+    )
+    expect(a.get_by_text("Move to Closed…")).to_have_count(1)
     expect(b.locator("a:has-text('Edit details')")).to_have_count(0)
     b.screenshot(path=str(screenshots / "war-room.png"), full_page=True)
 

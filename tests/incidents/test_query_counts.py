@@ -76,7 +76,7 @@ def test_incident_page_does_not_grow_with_events(rc, declare, responder, compone
     assert incident.events.count() == 50
     many = queries_for(rc, url)
     assert many == few, (few, many)
-    assert few <= 22
+    assert few <= 23  # +1: whether the status moved on since the last update (the offer)
 
 
 def test_dashboard_query_budget(rc, declare, components):

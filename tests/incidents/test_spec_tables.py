@@ -357,7 +357,7 @@ SPEC_RESOLUTION_VERIFICATION = (
 
 def _items(raw) -> tuple[tuple[str, bool], ...]:
     """A template's items as (text, is_verification), as `ensure_templates` reads them."""
-    return tuple((i, False) if isinstance(i, str) else (i[0], i[1]) for i in raw)
+    return tuple((i.text, i.verification) for i in raw)
 
 
 def test_checklist_templates_match_spec_wording_in_order():

@@ -187,8 +187,12 @@ def test_resolve_form_posts_the_final_update_and_refuses_without_it(client, decl
     plain = client.post(url, data | {"explanation": "A bad deploy, rolled back."})
     html = plain.content.decode()
     assert plain.status_code == 422 and "Confirm that normal operation is restored" in html
-    assert ">Stable for 30 min</textarea>" in html and "A bad deploy, rolled back." in html
-    assert 'value="resolved" selected' in html
+    assert (
+        ">Stable for 30 min</textarea>" in html
+        and html.count("Stable for 30 min") == 1
+        and "A bad deploy, rolled back." in html
+    )
+    assert '<details class="move move-resolved" data-move="resolved" open>' in html
     assert written() == before
     data |= {"confirmed": "on", "explanation": "A bad deploy.", "user_action": ""}
     assert client.post(url, data).status_code == 302

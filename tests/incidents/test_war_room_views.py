@@ -72,7 +72,18 @@ def test_note_plain_post_redirects_and_htmx_returns_live_fragments(rc, incident)
         (
             "post_update",
             {"impact": "i", "actions": "a", "audience": "public", "next_update_at": "soon"},
-            "Enter a valid date/time",
+            "Enter both the date and the time",
+        ),
+        (
+            "post_update",
+            {
+                "impact": "i",
+                "actions": "a",
+                "audience": "public",
+                "next_update_at_0": "2026-12-01",
+                "next_update_at_1": "7pm",
+            },
+            "Enter the time as HH:MM, 24-hour",
         ),
         (
             "change_status",
@@ -176,9 +187,10 @@ def test_poll_returns_fragments_when_something_changed(rc, incident, responder, 
     html = response.content.decode()
     assert "Seen from elsewhere" in html and 'id="poller"' in html
     assert f"since={since}" not in html  # the new poller carries the new stamp
-    assert 'id="actions"' not in html  # same status: the forms people type in stay
-    changed = rc.get(url("poll", incident), {"since": since, "n": n, "s": "triage"}, headers=HX)
-    assert 'id="actions"' in changed.content.decode()
+    # The forms come too, so that those without input follow (the page keeps any form that
+    # holds input or focus: war-room.js), each stamped with what it was written for.
+    assert 'id="actions"' in html and 'id="post-update"' in html
+    assert 'data-stamp="1:investigating"' in html
     # A new in-portal notification for the viewer alone also wakes the poll.
     page = rc.get(incident.get_absolute_url())
     since, n = page.context["poll_since"], page.context["poll_notice"]

@@ -37,21 +37,6 @@
     });
   }
   document.addEventListener("htmx:afterSettle", tick);
-  // Parts of a form that matter for one choice only (the resolution communication when moving
-  // to Resolved) show for that choice. Without JavaScript they are always shown.
-  function showFieldsets(select) {
-    var form = select.form;
-    if (!form) return;
-    form.querySelectorAll("[data-shown-for]").forEach(function (el) {
-      el.hidden = el.getAttribute("data-shown-for") !== select.value;
-    });
-  }
-  function showAll() { document.querySelectorAll("select[data-shows-fieldsets]").forEach(showFieldsets); }
-  document.addEventListener("change", function (evt) {
-    if (evt.target.matches && evt.target.matches("select[data-shows-fieldsets]")) showFieldsets(evt.target);
-  });
-  document.addEventListener("DOMContentLoaded", showAll);
-  document.addEventListener("htmx:afterSettle", showAll);
   // A form posted through htmx is cleared once its action succeeded.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;

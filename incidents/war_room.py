@@ -1,0 +1,106 @@
+"""What the war room shows at a glance, beside selectors.war_room: the status steps, what the
+viewer is on this incident, the checklist that matters now, and the status update a status
+change calls for. Read-only helpers; no query here grows with the incident's size."""
+
+from dataclasses import dataclass
+
+from .models import ChecklistKind, Incident, Status
+
+# The lifecycle as the page draws it (a false alarm is shown apart).
+STEPS = (
+    Status.TRIAGE,
+    Status.INVESTIGATING,
+    Status.IDENTIFIED,
+    Status.MONITORING,
+    Status.RESOLVED,
+    Status.CLOSED,
+)
+
+# The checklist that matters in each status: opened, the others collapsed.
+CURRENT_CHECKLIST = {
+    Status.TRIAGE: ChecklistKind.TRIAGE,
+    Status.INVESTIGATING: ChecklistKind.INITIAL_RESPONSE,
+    Status.IDENTIFIED: ChecklistKind.INITIAL_RESPONSE,
+    Status.MONITORING: ChecklistKind.RESOLUTION,
+    Status.RESOLVED: ChecklistKind.RESOLUTION,
+}
+
+
+@dataclass
+class Step:
+    value: str
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+def steps(incident: Incident) -> list[Step]:
+    if incident.status == Status.FALSE_ALARM:
+        return [
+            Step(Status.TRIAGE, Status.TRIAGE.label, "done"),
+            Step(Status.FALSE_ALARM, Status.FALSE_ALARM.label, "current"),
+        ]
+    current = STEPS.index(incident.status)
+    # One declared straight into Investigating (verified as it was declared) skipped Triage.
+    triaged = incident.verified_at is None or incident.verified_at != incident.declared_at
+    first = 0 if triaged else 1
+    return [
+        Step(value, value.label, "current" if i == current else "done" if i < current else "todo")
+        for i, value in enumerate(STEPS)
+        if i >= first
+    ]
+
+
+def viewer_roles(roles, viewer) -> list[str]:
+    """The response roles the viewer holds ("You are Technical Lead")."""
+    return [slot.label for slot in roles if slot.holder is not None and slot.holder == viewer]
+
+
+@dataclass
+class ChecklistView:
+    checklist: object
+    done: int
+    total: int
+    open: bool
+
+
+def checklists(incident: Incident) -> list[ChecklistView]:
+    """The incident's checklists (prefetched) with their progress; the one for now is open."""
+    current = CURRENT_CHECKLIST.get(incident.status)
+    views = []
+    for checklist in incident.checklists.all():
+        items = list(checklist.items.all())
+        done = sum(1 for item in items if item.done_at or item.waived_reason)
+        views.append(ChecklistView(checklist, done, len(items), checklist.kind == current))
+    return views
+
+
+def update_offer(incident: Incident, updates: list) -> bool:
+    """The status moved on since the last update: offer to post the update for it."""
+    if not incident.accepts_status_updates or incident.status == Status.RESOLVED:
+        return False
+    changed = (
+        incident.events.filter(kind__in=("status_changed", "verified"))
+        .order_by("-id")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if changed is None:
+        return False
+    return not updates or updates[0].posted_at < changed
+
+
+def role_default(roles, role_form=None) -> str:
+    if role_form is not None and role_form.data.get("role"):
+        return role_form.data["role"]
+    free = [slot.role for slot in roles if slot.holder is None and slot.role != "commander"]
+    return free[0] if free else "technical_lead"
+
+
+def holder_to_confirm(roles, role_form=None) -> str:
+    """After a refusal without JavaScript: the holder of the chosen role, so that sending the
+    form again confirms replacing them."""
+    if role_form is None:
+        return ""
+    chosen = role_form.data.get("role")
+    holder = next((slot.holder for slot in roles if slot.role == chosen), None)
+    return str(holder.pk) if holder is not None else ""
