@@ -131,3 +131,10 @@ def ago(value, now=None) -> str:
     if elapsed.total_seconds() < 60:
         return "just now"
     return f"{duration(elapsed)} ago"
+
+
+@register.filter
+def since(value, now=None) -> str:
+    """How long ago, without 'ago': 'just now' under a minute, never '0 minutes'."""
+    text = ago(value, now)
+    return text.removesuffix(" ago")

@@ -61,6 +61,7 @@ _FORM_SLOTS = {
     StatusChangeForm: "status_form",
     StatusUpdateForm: "update_form",
     NoteForm: "note_form",
+    RoleAssignForm: "role_form",
 }
 
 

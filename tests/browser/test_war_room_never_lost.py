@@ -36,6 +36,10 @@ def test_a_half_written_update_survives_others_and_ones_own_actions(
     b.get_by_role("textbox", name="Note").fill("Processor status page shows an outage")
     b.get_by_role("button", name="Add note").click()
     expect(a.locator("#timeline")).to_contain_text("Processor status page", timeout=LIVE)
+    # Someone else's change is highlighted where it lands and told to screen readers.
+    expect(a.locator("#timeline li.fresh")).to_contain_text("Processor status page")
+    expect(a.locator("#announce")).to_contain_text("Processor status page")
+    expect(a.locator("#announce")).to_have_attribute("aria-live", "polite")
     expect(a.get_by_role("textbox", name="Impact")).to_have_value(
         "Card payments fail for about 20% of checkouts."
     )
@@ -73,6 +77,12 @@ def test_a_half_written_update_survives_others_and_ones_own_actions(
     assert StatusUpdate.objects.count() == 2
     b.get_by_role("button", name="Post update").click()
     expect(b.locator("#updates")).to_contain_text("Update #3")
+    # A moves the incident on: B's page shows the new step, highlighted and announced.
+    a.get_by_text("Move to Identified…").click()
+    a.get_by_label("Root cause").fill("Expired certificate at the processor")
+    a.get_by_role("button", name="Move to Identified").click()
+    expect(b.locator('[aria-current="step"]')).to_have_text("Identified", timeout=LIVE)
+    expect(b.locator("#announce")).to_contain_text("Status changed: Identified")
     assert list(StatusUpdate.objects.order_by("number").values_list("impact", flat=True)) == [
         "Card payments fail for about 20% of checkouts.",
         "Standby processor takes all traffic.",

@@ -88,9 +88,13 @@
     return found;
   }
 
-  function announce(text) {
+  // What changed in one refresh is told at once, when it has settled.
+  var pending = [];
+  function announce(text) { if (text) pending.push(text); }
+  function speak() {
     var region = document.getElementById("announce");
-    if (region && text) region.textContent = text;
+    if (region && pending.length) region.textContent = pending.join(" ");
+    pending = [];
   }
 
   function flash(el) {
@@ -131,6 +135,7 @@
       var last = fresh[fresh.length - 1].querySelector(".text-pre");
       announce((fresh.length > 1 ? fresh.length + " new timeline entries. " : "New: ") + (last ? last.textContent.trim().slice(0, 160) : ""));
     }
+    speak();
     restoreDrafts(document);
     fadeFlashes();
   });
