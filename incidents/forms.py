@@ -88,6 +88,10 @@ class _NoTagHelperMixin:
         return helper
 
 
+def _is_box(field) -> bool:
+    return isinstance(field, forms.BooleanField)
+
+
 def _impact_formfield(model_field, **kwargs):
     """The model's field rules, ranges included, as form fields."""
     for validator in model_field.validators:
@@ -115,7 +119,11 @@ class ImpactFields(_ImpactFieldsBase):
 
     @property
     def impact_groups(self) -> list[tuple[str, list]]:
-        return [(label, [self[name] for name in names]) for label, names in IMPACT_GROUPS]
+        """The groups' fields, inputs and choices before the yes/no boxes (so they align)."""
+        return [
+            (label, sorted((self[n] for n in names), key=lambda f: _is_box(f.field)))
+            for label, names in IMPACT_GROUPS
+        ]
 
     def impact_data(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in IMPACT_FIELDS}
