@@ -30,7 +30,7 @@ class DateAndTimeInput(forms.MultiWidget):
                 forms.TimeInput(
                     attrs={
                         "inputmode": "numeric",
-                        "pattern": "([01][0-9]|2[0-3]):[0-5][0-9]",
+                        "pattern": "([01]?[0-9]|2[0-3])[:.]?[0-5][0-9]",
                         "placeholder": "HH:MM",
                         "maxlength": "5",
                         "size": "5",
@@ -63,7 +63,10 @@ class DateAndTimeField(forms.SplitDateTimeField):
     widget = DateAndTimeInput
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("input_time_formats", ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f"])
+        # 14:05, and what a phone's digit pad types: 1405, 14.05.
+        kwargs.setdefault(
+            "input_time_formats", ["%H:%M", "%H%M", "%H.%M", "%H:%M:%S", "%H:%M:%S.%f"]
+        )
         kwargs.setdefault(
             "error_messages",
             {"invalid_time": "Enter the time as HH:MM, 24-hour (e.g. 14:05)."},

@@ -265,6 +265,7 @@ class WarRoom:
     moves: list[Move]
     may_take_command: bool
     may_hand_over: bool
+    update_offer: bool  # the status moved on since the last update
 
 
 def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
@@ -313,7 +314,21 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
         action = action_for(incident.status, to)
         who = authority.who_may(action, incident, commander=commander)
         moves.append(Move(to, transition, may(action, commander=commander), who))
+    # The status moved on (or it was verified) since the last update: offer to post one.
+    changed = (
+        incident.events.filter(kind__in=("status_changed", "verified"))
+        .order_by("-id")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    offer = (
+        incident.accepts_status_updates
+        and incident.status != Status.RESOLVED
+        and changed is not None
+        and (not updates or updates[0].posted_at < changed)
+    )
     return WarRoom(
+        update_offer=offer,
         roles=roles,
         updates=updates,
         escalations=escalations,
@@ -393,3 +408,44 @@ def poll_state(reference: str, user) -> tuple | None:
         .values_list("changed_at", "notice")[:1]
     )
     return next(iter(rows), None)
+
+
+def form_stamp(reference: str, kind: str, data) -> dict:
+    """What a war-room form is written for now (after a refusal because it was stale): the
+    values of its hidden stamps, and what the page shows for them."""
+    from django.utils.text import capfirst
+
+    from .models import ResponseRole, StatusUpdate
+
+    incident = incident_by_reference(reference)
+    if kind == "update":
+        number = StatusUpdate.next_number_for(incident)
+        return {
+            "form": "update",
+            "fields": {"for_number": number, "for_status": incident.status},
+            "stamp": f"{number}:{incident.status}",
+            "heading": f"Incident #{incident.reference} - {incident.title} - Update #{number} · "
+            f"Status: {incident.get_status_display()}",
+        }
+    if kind == "status":
+        return {
+            "form": f"status-{data.get('to', '')}",
+            "fields": {"from_status": incident.status},
+            "stamp": incident.status,
+        }
+    role = data.get("role", "")
+    holder = (
+        RoleAssignment.objects.select_related("user__profile")
+        .filter(incident=incident, role=role, released_at__isnull=True)
+        .first()
+        if role in ResponseRole.values
+        else None
+    )
+    from portal.models import display_name
+
+    return {
+        "form": "role",
+        "role": role,
+        "fields": {"holder": holder.user_id if holder else ""},
+        "holder_name": capfirst(display_name(holder.user)) if holder else "",
+    }

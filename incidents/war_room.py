@@ -1,6 +1,6 @@
 """What the war room shows at a glance, beside selectors.war_room: the status steps, what the
-viewer is on this incident, the checklist that matters now, and the status update a status
-change calls for. Read-only helpers; no query here grows with the incident's size."""
+viewer is on this incident, the checklist that matters now, and the role form's defaults.
+Read-only helpers over what the selectors loaded: no queries here."""
 
 from dataclasses import dataclass
 
@@ -72,21 +72,6 @@ def checklists(incident: Incident) -> list[ChecklistView]:
         done = sum(1 for item in items if item.done_at or item.waived_reason)
         views.append(ChecklistView(checklist, done, len(items), checklist.kind == current))
     return views
-
-
-def update_offer(incident: Incident, updates: list) -> bool:
-    """The status moved on since the last update: offer to post the update for it."""
-    if not incident.accepts_status_updates or incident.status == Status.RESOLVED:
-        return False
-    changed = (
-        incident.events.filter(kind__in=("status_changed", "verified"))
-        .order_by("-id")
-        .values_list("occurred_at", flat=True)
-        .first()
-    )
-    if changed is None:
-        return False
-    return not updates or updates[0].posted_at < changed
 
 
 def role_default(roles, role_form=None) -> str:

@@ -81,6 +81,13 @@ class StatusUpdate(models.Model):
     def __str__(self) -> str:
         return self.heading
 
+    @classmethod
+    def next_number_for(cls, incident) -> int:
+        """The number the incident's next update gets (one place: the page, the service and
+        the stale-form check all ask here)."""
+        last = cls.objects.filter(incident=incident).order_by("-number").values("number").first()
+        return (last["number"] if last else 0) + 1
+
     @property
     def heading(self) -> str:
         return (

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from portal.errors import ApplicationError, ConflictError
 
-from .. import authority, checklists, timeline
+from .. import authority, timeline
 from ..models import (
     Incident,
     IncidentChecklistItem,
@@ -21,20 +21,9 @@ from ..models import (
 )
 from . import notices
 from .base import lock, touch
+from .checklist_ticks import auto_tick
 
 READ_ONLY = (Status.CLOSED, Status.FALSE_ALARM)
-
-
-def auto_tick(incident: Incident, event: TimelineEvent) -> int:
-    """Tick the checklist items this event is known to complete (checklists.AUTO_TICKS), by
-    key, as done by the event's actor and at its time; the tick names the event. Part of the
-    service that wrote the event (same transaction); items already ticked stay as they are."""
-    keys = checklists.keys_for(event.kind, event.params)
-    if not keys:
-        return 0
-    return IncidentChecklistItem.objects.filter(
-        checklist__incident=incident, key__in=keys, done_at__isnull=True
-    ).update(done_at=event.occurred_at, done_by=event.actor, done_event=event)
 
 
 def _writable(incident: Incident, what: str) -> None:
@@ -129,6 +118,12 @@ def _holder_changed(role: str, previous, expected: int | None) -> ConflictError:
             field="role",
         )
     name = timeline.display_name(previous.user)
+    if expected is None and role == ResponseRole.COMMANDER:
+        return ConflictError(
+            f"{name} is Incident Commander (taken meanwhile, or already). To replace them, "
+            "hand over command: only they or a Manager can.",
+            field="role",
+        )
     if expected is None:
         return ConflictError(
             f"{name} is {label}. Confirm that you want to replace them, then assign again.",

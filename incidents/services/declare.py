@@ -29,7 +29,7 @@ from ..severity import SEVERITIES
 from ..taxonomy import TYPES, subtype_belongs
 from . import escalation_triggers, notices, update_reminders
 from .base import validate
-from .command import auto_tick
+from .checklist_ticks import auto_tick
 from .triage import RESPONSE_TIMER
 
 

@@ -15,7 +15,7 @@ from .. import authority, timeline, transitions
 from ..models import Followup, Incident, IncidentChecklistItem, Status
 from . import escalation_triggers, update_reminders, updates
 from .base import lock, save
-from .command import auto_tick
+from .checklist_ticks import auto_tick
 from .triage import RESPONSE_TIMER
 
 LONG_TEXT = 2000

@@ -13,7 +13,7 @@ from .. import authority, timeline
 from ..models import Incident, Status
 from . import escalation_triggers, notices, update_reminders
 from .base import lock, lock_for_timer, save
-from .command import auto_tick
+from .checklist_ticks import auto_tick
 
 RESPONSE_TIMER = "incidents.response_breach"
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from portal import hooks
@@ -18,7 +17,7 @@ from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
 from . import update_reminders
 from .base import lock, touch
-from .command import auto_tick
+from .checklist_ticks import auto_tick
 
 if TYPE_CHECKING:
     from .status_change import ResolutionNotice
@@ -39,7 +38,7 @@ def _text(value: str, field: str, *, required: str = "") -> str:
 
 
 def _create(incident: Incident, *, actor, now: datetime, **fields) -> StatusUpdate:
-    number = (incident.status_updates.aggregate(n=Max("number"))["n"] or 0) + 1
+    number = StatusUpdate.next_number_for(incident)
     update = StatusUpdate.objects.create(
         incident=incident,
         number=number,
@@ -130,9 +129,11 @@ def status_update_post(
 def _check_written_for(incident: Incident, number: int | None, status: str | None) -> None:
     """Refuse an update written for an earlier state of the incident (DESIGN.md decision 9):
     someone else posted meanwhile, or the status moved on. The writer's text is kept."""
-    last = incident.status_updates.select_related("posted_by__profile").first()
-    current = (last.number if last else 0) + 1
+    current = StatusUpdate.next_number_for(incident)
     if number is not None and number != current:
+        last = incident.status_updates.select_related("posted_by__profile").first()
+        if last is None:  # a number from no page of ours
+            raise ApplicationError(f"This would be update #{current}.", field="impact")
         raise ConflictError(
             f"Update #{last.number} was posted meanwhile by {timeline.display_name(last.posted_by)}"
             f" (“{last.impact[:120]}”). Your text is kept: check it against that update, then "

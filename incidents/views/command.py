@@ -26,7 +26,6 @@ from ..forms import (
     WaiveForm,
 )
 from ..models import IncidentChecklistItem, Status, TimelineEvent
-from ..services import command
 from .pages import VIEW, WORK, detail_context, error_lines, stamp
 
 
@@ -67,23 +66,10 @@ _FORM_SLOTS = {
 
 def _restamp(reference: str, form) -> dict | None:
     """After a refusal because the incident changed under a form: what the form is for now,
-    so that the page moves its hidden stamp and the next save is a deliberate one."""
-    incident = selectors.incident_by_reference(reference)
-    if isinstance(form, StatusUpdateForm):
-        last = incident.status_updates.first()
-        number = (last.number if last else 0) + 1
-        return {
-            "form": "update",
-            "fields": {"for_number": number, "for_status": incident.status},
-            "stamp": f"{number}:{incident.status}",
-        }
-    if isinstance(form, StatusChangeForm):
-        to = form.data.get("to", "")
-        return {"form": f"status-{to}", "fields": {"from_status": incident.status}}
-    if isinstance(form, RoleAssignForm):
-        holder = command.current_holder(incident, form.data.get("role", ""))
-        return {"form": "role", "fields": {"holder": holder.user_id if holder else ""}}
-    return None
+    so that the page moves its stamp and the next save is a deliberate one."""
+    kinds = {StatusUpdateForm: "update", StatusChangeForm: "status", RoleAssignForm: "role"}
+    kind = kinds.get(type(form))
+    return selectors.form_stamp(reference, kind, form.data) if kind else None
 
 
 def _done(request, reference: str, *, error: str = "", success: str = "", form=None, restamp=None):

@@ -192,7 +192,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "steps": war_room.steps(incident),
         "you_are": war_room.viewer_roles(room.roles, request.user),
         "checklist_views": war_room.checklists(incident),
-        "update_offer": war_room.update_offer(incident, room.updates),
+        "update_offer": room.update_offer,
         # The role form never defaults to taking command: the first free role, else the
         # Technical Lead; after a refusal, what was chosen (and its holder, to confirm).
         "role_default": war_room.role_default(room.roles, role_form),

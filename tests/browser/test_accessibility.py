@@ -5,25 +5,16 @@ axe-core comes bundled in axe-playwright-python (a dev dependency): nothing is f
 time. A "serious" or "critical" violation fails the test; each is printed with its rule id,
 impact, the elements it hit and axe's summary of what to fix."""
 
-import os
 from datetime import timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe  # a dev dependency
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from incidents import services
 from incidents.models import Audience, IncidentChecklistItem, ResponseRole, Status
 from tests.browser.test_declare_flow import log_in
-
-try:
-    from axe_playwright_python.sync_playwright import Axe
-except ImportError:  # a dev dependency: `pip install -e .[dev]`
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        raise
-    pytest.skip(
-        "axe-playwright-python is not installed (pip install -e .[dev])", allow_module_level=True
-    )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,8 +30,9 @@ def test_a_half_written_update_survives_others_and_ones_own_actions(
     incident = declare(title="Payments failing", severity="P1", severity_reason="checkout")
     a, b = open_both(live_server, page_factory, incident)
 
-    # A is half-way through a public update.
-    a.get_by_role("textbox", name="Impact").fill("Card payments fail for about 20% of checkouts.")
+    # A is half-way through a public update, typing.
+    a.get_by_role("textbox", name="Impact").click()
+    a.keyboard.type("Card payments fail for about 20%")
     # B adds a note; A sees it arrive and keeps every letter typed.
     b.get_by_role("textbox", name="Note").fill("Processor status page shows an outage")
     b.get_by_role("button", name="Add note").click()
@@ -40,6 +41,8 @@ def test_a_half_written_update_survives_others_and_ones_own_actions(
     expect(a.locator("#timeline li.fresh")).to_contain_text("Processor status page")
     expect(a.locator("#announce")).to_contain_text("Processor status page")
     expect(a.locator("#announce")).to_have_attribute("aria-live", "polite")
+    # The refresh did not take the caret away: A types on.
+    a.keyboard.type(" of checkouts.")
     expect(a.get_by_role("textbox", name="Impact")).to_have_value(
         "Card payments fail for about 20% of checkouts."
     )
@@ -153,6 +156,27 @@ def test_taking_a_held_role_asks_first_naming_the_holder(
     expect(a.locator("[data-testid=you-are]")).to_contain_text(
         "You are Incident Commander and Technical Lead"
     )
+
+    # The Scribe role changes hands while Rita is choosing: her confirmation named Bea, the
+    # post is refused naming Cal, and sending again (no second question) goes through.
+    cal = make_user("cal", "Responder")
+    services.role_assign(actor=responder, incident=incident, role="scribe", user=bea)
+    a.reload()
+    a.get_by_label("Role", exact=True).select_option("scribe")
+    a.get_by_label("Person", exact=True).select_option(label="Rita")
+    services.role_assign(
+        actor=responder, incident=incident, role="scribe", user=cal, expected_holder=bea.pk
+    )
+    a.once("dialog", lambda d: answer(d, True))
+    a.get_by_role("button", name="Assign", exact=True).click()
+    expect(a.locator("[data-testid=flash-error]")).to_contain_text(
+        "The Scribe role changed hands meanwhile: Cal is Scribe now."
+    )
+    assert questions[-1] == "Bea is Scribe. Make Rita Scribe instead?"
+    asked = len(questions)
+    a.get_by_role("button", name="Assign", exact=True).click()
+    expect(a.locator('[data-holder-of="scribe"]')).to_have_text("Rita")
+    assert len(questions) == asked
 
 
 def test_on_a_phone_the_note_and_update_come_before_checklists_and_details(

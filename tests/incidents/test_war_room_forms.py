@@ -143,7 +143,8 @@ def test_times_are_a_date_and_a_24_hour_time_in_the_viewers_zone(rc, declare, re
 def test_fresh_events_say_just_now_and_flashes_float_and_fade(rc, declare):
     incident = declare()
     page = rc.get(incident.get_absolute_url()).content.decode()
-    assert "· just now ·" in page and "0 minutes" not in page
+    assert "just now</span> ·" in page and "0 minutes" not in page
+    assert 'data-ago="' in page  # the page ages it while open (live.js)
     url = reverse("incidents:add_note", args=[incident.reference])
     live = rc.post(url, {"text": "Seen it", "tag": ""}, headers=HX).content.decode()
     assert 'id="flash" class="flash-region"' in live

@@ -37,6 +37,32 @@
     });
   }
   document.addEventListener("htmx:afterSettle", tick);
+  // Success messages fade after a few seconds (errors stay until dismissed).
+  function fadeFlashes() {
+    document.querySelectorAll("[data-fade]:not(.fading)").forEach(function (el) {
+      el.classList.add("fading");
+      setTimeout(function () { el.remove(); }, 6000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", fadeFlashes);
+  document.addEventListener("htmx:afterSettle", fadeFlashes);
+  // Relative times ("just now", "4 min ago") age while the page is open.
+  function agoText(seconds) {
+    if (seconds < 60) return "just now";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + " min ago";
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return hours + " h " + two(minutes % 60) + " min ago";
+    return Math.floor(hours / 24) + " d " + (hours % 24) + " h ago";
+  }
+  function ages() {
+    document.querySelectorAll("[data-ago]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("data-ago"));
+      if (!isNaN(at)) el.textContent = agoText((Date.now() - at) / 1000);
+    });
+  }
+  setInterval(ages, 15000);
+  document.addEventListener("htmx:afterSettle", ages);
   // A form posted through htmx is cleared once its action succeeded.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;

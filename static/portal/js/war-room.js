@@ -1,18 +1,20 @@
 // The war room keeps what people type (issue: "nothing typed is ever lost").
-// - A form that holds input or focus is never replaced by a live refresh, one's own action or
-//   anyone else's; when what it was written for changed (data-stamp differs), it is marked
-//   stale in place and the server refuses its save once, showing what changed, then restamps
-//   it (HX-Trigger "portal:restamp") so the next save is deliberate.
-// - Drafts of forms marked data-draft live in sessionStorage per page, survive a reload, and
-//   are cleared once posted.
+// - A form that holds input or focus is never replaced by a live refresh or by one's own
+//   action; the caret stays where it was. When what the form was written for changed (its
+//   data-stamp differs), it is marked stale in place; the server refuses its save once,
+//   saying what changed, and restamps it (HX-Trigger "portal:restamp") so the next save is
+//   deliberate. A form that only has focus quietly takes the fresh stamps.
+// - A refresh older than what the page shows is dropped (a slow poll never rolls back).
+// - Drafts of forms marked data-draft live in sessionStorage per page, with the stamp they
+//   were written against; they survive a reload and are cleared once posted.
+// - What is open (a checklist, a status form) stays open across refreshes.
 // - Changes made by others are highlighted briefly and announced to screen readers.
 // - Taking a role someone holds asks first, naming them.
 (function () {
   var FIELDS = "input:not([type=hidden]):not([type=submit]):not([type=button]), textarea, select";
+  var STAMPS = "input[type=hidden]:not([name=csrfmiddlewaretoken])";
 
-  function isDirty(form) {
-    var active = document.activeElement;
-    if (active && form.contains(active) && active.matches(FIELDS)) return true;
+  function hasInput(form) {
     return Array.prototype.some.call(form.querySelectorAll(FIELDS), function (el) {
       if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
       if (el.tagName === "SELECT") {
@@ -21,34 +23,75 @@
       return el.value !== el.defaultValue;
     });
   }
+  function hasFocus(form) {
+    var active = document.activeElement;
+    return !!(active && form.contains(active) && active.matches(FIELDS));
+  }
 
   function formKey(form) {
     if (form.hasAttribute("data-draft")) return '[data-draft="' + form.getAttribute("data-draft") + '"]';
+    if (form.hasAttribute("data-keep")) return '[data-keep="' + form.getAttribute("data-keep") + '"]';
     if (form.hasAttribute("data-role-form")) return "[data-role-form]";
     return null;
   }
 
-  function markStale(form) {
-    if (form.querySelector(".stale-note")) return;
+  function markStale(form, text) {
     form.classList.add("stale");
-    var note = document.createElement("p");
-    note.className = "stale-note small mb-2";
-    note.setAttribute("role", "status");
-    note.textContent = "This changed while you were writing. Your text is kept; check it before you send: sending shows what changed.";
-    form.insertBefore(note, form.firstChild);
+    var note = form.querySelector(".stale-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "stale-note small mb-2";
+      note.setAttribute("role", "status");
+      form.insertBefore(note, form.firstChild);
+    }
+    note.textContent = text || "Something this form depends on changed while you were writing. Your text is kept: check it against the timeline before you send.";
   }
 
-  // The response being swapped, and the element that asked for it.
+  function keptGone(form) {
+    // What the form was for is gone (the status moved on): keep the text, offer to discard.
+    markStale(form, "The incident moved on while you were writing; this form no longer applies. Your text is kept here: copy what you need, then discard it.");
+    if (form.querySelector(".discard-kept")) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-sm btn-outline-secondary discard-kept ms-2";
+    button.textContent = "Discard";
+    button.addEventListener("click", function () {
+      clearDraft(form);
+      var holder = form.closest(".kept-form");
+      (holder || form).remove();
+    });
+    form.querySelector(".stale-note").appendChild(button);
+  }
+
+  // Copy the fresh form's stamps (hidden inputs, data-stamp, heading) into a kept form that
+  // holds no input: it follows live without losing focus.
+  function takeStamps(form, fresh) {
+    fresh.querySelectorAll(STAMPS).forEach(function (input) {
+      var mine = form.querySelector('input[type=hidden][name="' + input.name + '"]');
+      if (mine) mine.value = input.value;
+    });
+    form.setAttribute("data-stamp", fresh.getAttribute("data-stamp") || "");
+    var heading = fresh.querySelector("[data-testid=update-heading]");
+    var mine = form.querySelector("[data-testid=update-heading]");
+    if (heading && mine) mine.textContent = heading.textContent;
+  }
+
+  // --- responses: whose, and how recent -------------------------------------------------------
   var respondingTo = null, respondedOk = false;
+  function stampOf(text) {
+    var m = /id="poller"[^>]*since=(-?\d+)/.exec(text || "");
+    return m ? parseInt(m[1], 10) : null;
+  }
   document.addEventListener("htmx:beforeSwap", function (evt) {
     respondingTo = evt.detail.requestConfig ? evt.detail.requestConfig.elt : evt.detail.elt;
     respondedOk = evt.detail.xhr && evt.detail.xhr.status < 300;
-  });
-  document.addEventListener("htmx:beforeRequest", function (evt) {
-    if (evt.detail.elt && evt.detail.elt.tagName === "FORM") evt.detail.elt.setAttribute("data-sending", "");
+    var poller = document.getElementById("poller");
+    var incoming = stampOf(evt.detail.serverResponse);
+    var shown = poller ? stampOf(poller.outerHTML.replace(/&amp;/g, "&")) : null;
+    if (incoming !== null && shown !== null && incoming < shown) evt.detail.shouldSwap = false;
   });
 
-  var before = {};
+  var before = {}, caret = null;
   document.addEventListener("htmx:oobBeforeSwap", function (evt) {
     var target = evt.detail.target, fragment = evt.detail.fragment;
     if (!target || !fragment) return;
@@ -56,19 +99,30 @@
       before.status = target.getAttribute("data-status");
       before.holders = holders(target);
     }
+    // What is open stays open; what was closed stays closed.
+    target.querySelectorAll("details[data-checklist], details[data-move]").forEach(function (d) {
+      var attr = d.hasAttribute("data-checklist") ? "data-checklist" : "data-move";
+      var twin = fragment.querySelector("details[" + attr + '="' + d.getAttribute(attr) + '"]');
+      if (twin) twin.open = d.open;
+    });
     target.querySelectorAll("form").forEach(function (form) {
       var justSent = form === respondingTo && respondedOk;
-      if (justSent || !isDirty(form)) return;
+      var typed = hasInput(form), focused = hasFocus(form);
+      if (justSent || (!typed && !focused)) return;
       var key = formKey(form);
       var fresh = key && fragment.querySelector("form" + key);
+      if (focused) {
+        var active = document.activeElement;
+        caret = { el: active, start: active.selectionStart, end: active.selectionEnd };
+      }
       var details = form.closest("details");
       var wasOpen = details && details.open;
       if (fresh) {
-        if (fresh.getAttribute("data-stamp") !== form.getAttribute("data-stamp")) markStale(form);
+        if (!typed) takeStamps(form, fresh);
+        else if (fresh.getAttribute("data-stamp") !== form.getAttribute("data-stamp")) markStale(form);
         fresh.replaceWith(form);
       } else {
-        // What it was for is gone (the status moved on): keep it, on top, marked stale.
-        markStale(form);
+        keptGone(form);
         var root = fragment.firstElementChild || fragment;
         var holder = document.createElement("div");
         holder.className = "kept-form";
@@ -79,6 +133,16 @@
       if (wasOpen && newDetails) newDetails.open = true;
     });
   });
+
+  // Moving a form out and back in drops the focus: give it back, caret and all.
+  function restoreCaret() {
+    if (!caret || !caret.el || !caret.el.isConnected) return;
+    if (document.activeElement !== caret.el) {
+      caret.el.focus({ preventScroll: true });
+      try { if (caret.start !== null) caret.el.setSelectionRange(caret.start, caret.end); } catch (e) { /* not a text field */ }
+    }
+    caret = null;
+  }
 
   function holders(root) {
     var found = {};
@@ -96,7 +160,6 @@
     if (region && pending.length) region.textContent = pending.join(" ");
     pending = [];
   }
-
   function flash(el) {
     el.classList.remove("changed");
     void el.offsetWidth;  // restart the animation
@@ -105,6 +168,7 @@
   }
 
   document.addEventListener("htmx:oobAfterSwap", function (evt) {
+    restoreCaret();
     var target = evt.detail.target;
     if (!target || target.id !== "incident-header" || !respondingTo || respondingTo.id !== "poller") return;
     var header = document.getElementById("incident-header");
@@ -120,12 +184,17 @@
     Object.keys(now).forEach(function (role) {
       if (before.holders && before.holders[role] !== now[role]) {
         var el = header.querySelector('[data-holder-of="' + role + '"]');
-        if (el) flash(el.parentElement || el);
+        if (el) {
+          flash(el.parentElement || el);
+          var label = el.previousElementSibling ? el.previousElementSibling.textContent.trim() : role;
+          announce(now[role] === "Nobody in command" ? "Nobody is in command." : label + ": " + now[role] + ".");
+        }
       }
     });
   });
 
   document.addEventListener("htmx:afterSettle", function () {
+    restoreCaret();
     var fresh = document.querySelectorAll("#timeline li.fresh:not(.seen)");
     fresh.forEach(function (li) {
       li.classList.add("seen", "changed");
@@ -137,10 +206,9 @@
     }
     speak();
     restoreDrafts(document);
-    fadeFlashes();
   });
 
-  // --- drafts ---------------------------------------------------------------------------
+  // --- drafts, with the stamp they were written against ----------------------------------------
   function draftKey(form) {
     var name = form.getAttribute("data-draft");
     return name ? "draft:" + location.pathname + ":" + name : null;
@@ -148,32 +216,44 @@
   function saveDraft(form) {
     var key = draftKey(form);
     if (!key) return;
-    var values = {};
+    var values = {}, stamps = {};
     form.querySelectorAll(FIELDS).forEach(function (el) {
       if (!el.name) return;
       values[el.name] = (el.type === "checkbox" || el.type === "radio") ? el.checked : el.value;
     });
-    try { sessionStorage.setItem(key, JSON.stringify(values)); } catch (e) { /* full or off */ }
+    form.querySelectorAll(STAMPS).forEach(function (el) { stamps[el.name] = el.value; });
+    var draft = { values: values, stamps: stamps, stamp: form.getAttribute("data-stamp") || "" };
+    try { sessionStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* full or off */ }
   }
   function restoreDrafts(root) {
     root.querySelectorAll("form[data-draft]").forEach(function (form) {
       var key = draftKey(form), raw = null;
       try { raw = sessionStorage.getItem(key); } catch (e) { return; }
-      if (!raw || isDirty(form) || form.hasAttribute("data-draft-restored")) return;
-      var values;
-      try { values = JSON.parse(raw); } catch (e) { return; }
+      if (!raw || hasInput(form) || form.hasAttribute("data-draft-restored")) return;
+      var draft;
+      try { draft = JSON.parse(raw); } catch (e) { return; }
+      if (!draft || !draft.values) return;
       var any = false;
       form.querySelectorAll(FIELDS).forEach(function (el) {
-        if (!el.name || !(el.name in values)) return;
-        if (el.type === "checkbox" || el.type === "radio") el.checked = !!values[el.name];
-        else el.value = values[el.name];
-        any = any || !!values[el.name];
+        if (!el.name || !(el.name in draft.values)) return;
+        if (el.type === "checkbox" || el.type === "radio") el.checked = !!draft.values[el.name];
+        else el.value = draft.values[el.name];
+        any = any || !!draft.values[el.name];
       });
-      if (any) {
-        form.setAttribute("data-draft-restored", "");
-        var details = form.closest("details");
-        if (details) details.open = true;
+      if (!any) return;
+      form.setAttribute("data-draft-restored", "");
+      if (draft.stamp !== (form.getAttribute("data-stamp") || "")) {
+        // Written before a change made meanwhile: keep the old stamps, so that sending is
+        // refused once with what changed.
+        Object.keys(draft.stamps || {}).forEach(function (name) {
+          var input = form.querySelector('input[type=hidden][name="' + name + '"]');
+          if (input) input.value = draft.stamps[name];
+        });
+        form.setAttribute("data-stamp", draft.stamp);
+        markStale(form, "Restored from before a reload; the incident changed meanwhile. Check your text against the timeline before you send.");
       }
+      var details = form.closest("details");
+      if (details) details.open = true;
     });
   }
   function clearDraft(form) {
@@ -186,10 +266,9 @@
     // The form that asked, even if the response has swapped it out of the page.
     var form = evt.detail.requestConfig ? evt.detail.requestConfig.elt : evt.detail.elt;
     if (!form || form.tagName !== "FORM") return;
-    form.removeAttribute("data-sending");
     if (evt.detail.xhr && evt.detail.xhr.status === 200) clearDraft(form);
   });
-  document.addEventListener("DOMContentLoaded", function () { restoreDrafts(document); fadeFlashes(); });
+  document.addEventListener("DOMContentLoaded", function () { restoreDrafts(document); });
 
   // The server refused a form written for an earlier state and tells the current one.
   document.addEventListener("portal:restamp", function (evt) {
@@ -201,16 +280,21 @@
       if (input) input.value = d.fields[name];
     });
     if (d.stamp) form.setAttribute("data-stamp", d.stamp);
-    markStale(form);
+    if (d.heading) {
+      var heading = form.querySelector("[data-testid=update-heading]");
+      if (heading) heading.textContent = d.heading;
+    }
+    if (d.role) {
+      var option = form.querySelector('select[name=role] option[value="' + d.role + '"]');
+      if (option) {
+        option.setAttribute("data-holder", d.fields.holder || "");
+        option.setAttribute("data-holder-name", d.holder_name || "");
+        option.textContent = option.getAttribute("data-label") + (d.holder_name ? " (now " + d.holder_name + ")" : "");
+      }
+    }
+    saveDraft(form);
+    markStale(form, d.note || "Changed meanwhile (see the message above). Your text is kept; send again to go ahead.");
   });
-
-  // --- flashes fade; errors stay until dismissed ----------------------------------------------
-  function fadeFlashes() {
-    document.querySelectorAll("[data-fade]:not(.fading)").forEach(function (el) {
-      el.classList.add("fading");
-      setTimeout(function () { el.remove(); }, 6000);
-    });
-  }
 
   // --- taking a role someone holds asks first -------------------------------------------------
   document.addEventListener("submit", function (evt) {
