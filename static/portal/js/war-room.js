@@ -208,6 +208,25 @@
     restoreDrafts(document);
   });
 
+  // --- the timeline box (wide screens) follows the newest event unless you scrolled away -------
+  var followTimeline = true;
+  function timelineBox() { return document.querySelector(".timeline-panel"); }
+  function atEnd(box) {
+    if (box.getAttribute("data-newest-first") === "1") return box.scrollTop < 40;
+    return box.scrollTop + box.clientHeight >= box.scrollHeight - 40;
+  }
+  function follow() {
+    var box = timelineBox();
+    if (!box || !followTimeline || box.scrollHeight <= box.clientHeight) return;
+    box.scrollTop = box.getAttribute("data-newest-first") === "1" ? 0 : box.scrollHeight;
+  }
+  document.addEventListener("htmx:beforeSwap", function () {
+    var box = timelineBox();
+    if (box) followTimeline = atEnd(box);
+  });
+  document.addEventListener("htmx:afterSettle", follow);
+  document.addEventListener("DOMContentLoaded", follow);
+
   // --- drafts, with the stamp they were written against ----------------------------------------
   function draftKey(form) {
     var name = form.getAttribute("data-draft");
