@@ -49,6 +49,7 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "tick_checklist": ("tick checklist items", frozenset({R})),
     "waive_item": ("waive checklist items", frozenset({R})),
     "mark_key": ("mark key events", frozenset({R})),
+    "set_component_status": ("change a component's status", frozenset({R, S})),
     "record_response_breach": ("record a response-time breach", frozenset({S})),
     "send_update_reminder": ("send status-update reminders", frozenset({S})),
     "fire_escalation_trigger": ("fire escalation triggers", frozenset({S})),

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from . import bounds
 from .impact import IMPACT_FIELDS, IMPACT_GROUPS, Assessment, suggest_severity
-from .models import Audience, Component, Followup, Incident, ResponseRole, Status
+from .models import (
+    Audience,
+    Component,
+    ComponentStatus,
+    Followup,
+    Incident,
+    ResponseRole,
+    Status,
+)
 from .severity import SEVERITY_CHOICES
 from .taxonomy import SUBTYPE_CHOICES, TYPE_CHOICES, subtype_belongs
 from .timeline import NOTE_TAGS
@@ -453,3 +461,7 @@ class KeyForm(forms.Form):
     key = forms.TypedChoiceField(
         choices=[("1", "key"), ("0", "not key")], coerce=lambda v: v == "1"
     )
+
+
+class ComponentStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ComponentStatus.choices)

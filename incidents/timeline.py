@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "update_overdue": "Status update overdue",
     "escalation_triggered": "Escalation",
     "key_event": "Key event",
+    "component_status": "Component status",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -237,6 +238,19 @@ def escalation_triggered(incident: Incident, *, kind: str, label: str, at=None) 
     return _event(incident, "escalation_triggered", None, {"trigger": kind, "label": label}, at=at)
 
 
+def component_status(incident: Incident, actor, *, change, at=None) -> TimelineEvent:
+    """A component affected by the incident changed status (public: the status page shows
+    component statuses)."""
+    params = {
+        "component": change.component.name,
+        "from": change.old,
+        "to": change.new,
+        "from_label": change.get_old_display(),
+        "to_label": change.get_new_display(),
+    }
+    return _event(incident, "component_status", actor, params, at=at)
+
+
 def _changes(changes: dict[str, list]) -> str:
     return "; ".join(
         f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
@@ -343,6 +357,11 @@ def describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "component_status":
+            return (
+                f"{who} set {p.get('component')} to {p.get('to_label')} "
+                f"(was {p.get('from_label')})."
+            )
         case "response_breached":
             return (
                 f"Not acknowledged within the {p.get('severity')} response time "

@@ -41,4 +41,9 @@ urlpatterns += [
         views.waive_item,
         name="waive_item",
     ),
+    path(
+        "<incident_ref:reference>/components/<slug:component_id>/status/",
+        views.set_component_status,
+        name="set_component_status",
+    ),
 ]

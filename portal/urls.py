@@ -21,4 +21,5 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
+    path("status/", include("incidents.statuspage.urls")),
 ]

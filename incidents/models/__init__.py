@@ -13,7 +13,7 @@ from .command import (
     RoleAssignment,
     StatusUpdate,
 )
-from .component import Component, ComponentGroup
+from .component import Component, ComponentGroup, ComponentStatus, ComponentStatusChange
 from .incident import ACTIVE_STATUSES, Followup, Incident, IncidentCounter, Source, Status
 from .timeline import TimelineEvent, Visibility
 
@@ -31,6 +31,8 @@ __all__ = [
     "ChecklistTemplateItem",
     "Component",
     "ComponentGroup",
+    "ComponentStatus",
+    "ComponentStatusChange",
     "Incident",
     "IncidentChecklist",
     "IncidentChecklistItem",

@@ -10,6 +10,7 @@ and write nothing. Who may do what is checked against incidents/authority.py.
     updates.py          status updates
     update_reminders.py when the next update is due, and its reminders (durable timers)
     escalation_triggers.py  the spec's manager escalation triggers
+    components.py       component status and its history
     notices.py          who hears of what (the outbox)
     base.py             locking, versioned saves, field validation"""
 
@@ -22,6 +23,7 @@ from .command import (
     role_assign,
     role_release,
 )
+from .components import component_set_status
 from .declare import incident_declare
 from .edit import incident_update
 from .status_change import ResolutionNotice, incident_change_status
@@ -39,6 +41,7 @@ __all__ = [
     "RESPONSE_TIMER",
     "ResolutionNotice",
     "checklist_item_set",
+    "component_set_status",
     "checklist_item_waive",
     "event_mark_key",
     "incident_acknowledge",

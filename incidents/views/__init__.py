@@ -8,6 +8,7 @@ from .command import (
     poll,
     post_update,
     release_role,
+    set_component_status,
     tick_item,
     waive_item,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "poll",
     "post_update",
     "release_role",
+    "set_component_status",
     "suggest_severity",
     "tick_item",
     "waive_item",

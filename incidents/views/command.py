@@ -17,6 +17,7 @@ from portal.errors import ApplicationError, ConflictError
 from .. import selectors, services
 from ..forms import (
     ChecklistTickForm,
+    ComponentStatusForm,
     KeyForm,
     NoteForm,
     RoleAssignForm,
@@ -25,7 +26,7 @@ from ..forms import (
     StatusUpdateForm,
     WaiveForm,
 )
-from ..models import IncidentChecklistItem, Status, TimelineEvent
+from ..models import Component, IncidentChecklistItem, Status, TimelineEvent
 from .pages import VIEW, WORK, detail_context, error_lines, stamp
 
 
@@ -247,6 +248,22 @@ def waive_item(request, reference: str, item_id: int):
         WaiveForm(request.POST),
         lambda d: services.checklist_item_waive(actor=request.user, item=item, reason=d["reason"]),
         "Item waived.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def set_component_status(request, reference: str, component_id: str):
+    incident = selectors.incident_by_reference(reference)
+    component = get_object_or_404(Component, public_id=component_id)
+    return _run(
+        request,
+        reference,
+        ComponentStatusForm(request.POST),
+        lambda d: services.component_set_status(
+            actor=request.user, component=component, status=d["status"], incident=incident
+        ),
+        f"{component.name} status changed.",
     )
 
 

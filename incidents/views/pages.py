@@ -24,7 +24,7 @@ from ..forms import (
     StatusChangeForm,
     StatusUpdateForm,
 )
-from ..models import Incident
+from ..models import ComponentStatus, Incident
 from ..severity import SEVERITIES
 
 VIEW = "incidents.view_incident"
@@ -189,6 +189,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "timeline": timeline,
         "room": room,
         "impact": selectors.impact_summary(incident),
+        "component_statuses": ComponentStatus.choices,
         "steps": war_room.steps(incident),
         "you_are": war_room.viewer_roles(room.roles, request.user),
         "checklist_views": war_room.checklists(incident),

@@ -113,6 +113,7 @@ def _pages(board):
         ("incident mid-incident", board["mid"].get_absolute_url()),
         ("incident in triage, breached", board["breached"].get_absolute_url()),
         ("incident resolved", board["resolved"].get_absolute_url()),
+        ("internal status", "/status/internal/"),
     ]
 
 
