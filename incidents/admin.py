@@ -17,9 +17,12 @@ class ComponentGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
-    list_display = ["name", "group", "position"]
-    list_filter = ["group"]
+    list_display = ["name", "group", "position", "status"]
+    list_filter = ["group", "status"]
     search_fields = ["name"]
+    # The status changes through the portal (incident page, internal status page), which
+    # keeps the history uptime is computed from; here it is only shown.
+    readonly_fields = ["status", "status_changed_at", "public_id", "created_at"]
 
 
 class ChecklistTemplateItemInline(admin.TabularInline):

@@ -108,3 +108,10 @@ def test_the_incident_page_sets_a_component_status(client, declare, responder, c
     assert client.post(missing, {"status": "operational"}).status_code == 404
     assert client.post(url, {"status": "operational"}).status_code == 302
     assert api.status_changes.count() == 2
+
+
+def test_the_admin_shows_the_status_but_does_not_change_it(client, admin_user, components):
+    client.force_login(admin_user)
+    url = reverse("admin:incidents_component_change", args=[components[0].pk])
+    page = client.get(url).content.decode()
+    assert 'name="status"' not in page and "Operational" in page
