@@ -197,3 +197,44 @@ def test_on_a_phone_the_note_and_update_come_before_checklists_and_details(
         box = select.bounding_box()
         if box:
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_open_sections_and_small_forms_stay_put_and_a_stale_draft_is_refused_once(
+    live_server, page_factory, responder, make_user, declare
+):
+    make_user("bea", "Responder")
+    incident = declare(title="Cache misses", severity="P1", severity_reason="checkout")
+    a, b = open_both(live_server, page_factory, incident)
+    # A opens the Resolution checklist, closes Initial response, starts waiving an item.
+    a.locator('[data-checklist="resolution"] > summary').click()
+    a.locator('[data-checklist="initial_response"] > summary').click()
+    a.locator('[data-checklist="resolution"] li').first.get_by_text("waive…").click()
+    reason = a.get_by_label("Why “Verify all affected systems are stable” does not apply")
+    reason.fill("No dashboard for the cache")
+    b.get_by_role("textbox", name="Note").fill("Hit rate falling")
+    b.get_by_role("button", name="Add note").click()
+    expect(a.locator("#timeline")).to_contain_text("Hit rate falling", timeout=LIVE)
+    expect(a.locator('[data-checklist="resolution"]')).to_have_attribute("open", "")
+    expect(a.locator('[data-checklist="initial_response"]')).not_to_have_attribute("open", "")
+    expect(reason).to_have_value("No dashboard for the cache")
+    assert a.locator("form.stale").count() == 0  # nothing it depends on changed
+
+    # A drafts an update, B posts one, A reloads: the draft comes back marked stale and its
+    # first send is refused, naming B's update; the second goes through.
+    a.get_by_role("textbox", name="Impact").fill("Pages load slowly for some users.")
+    a.get_by_role("textbox", name="Actions").fill("Warming the cache.")
+    b.get_by_role("textbox", name="Impact").fill("Checkout slow.")
+    b.get_by_role("textbox", name="Actions").fill("Scaling out.")
+    b.get_by_role("button", name="Post update").click()
+    expect(b.locator("#updates")).to_contain_text("Update #1")
+    a.reload()
+    expect(a.get_by_role("textbox", name="Impact")).to_have_value(
+        "Pages load slowly for some users."
+    )
+    expect(a.locator("form.stale[data-draft=update]")).to_have_count(1)
+    a.get_by_role("button", name="Post update").click()
+    expect(a.locator("[data-testid=flash-error]")).to_contain_text("Update #1 was posted meanwhile")
+    assert StatusUpdate.objects.count() == 1
+    a.get_by_role("button", name="Post update").click()
+    expect(a.locator("#updates")).to_contain_text("Update #2")
+    assert StatusUpdate.objects.count() == 2
