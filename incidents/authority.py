@@ -56,16 +56,14 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
 }
 
 
-def commander_of(incident: Incident):
-    assignment = (
-        RoleAssignment.objects.select_related("user__profile")
-        .filter(incident=incident, role=ResponseRole.COMMANDER, released_at__isnull=True)
-        .first()
-    )
+def commander_of(incident: Incident | None):
+    if incident is None or incident.pk is None:
+        return None
+    assignment = RoleAssignment.objects.current(incident, ResponseRole.COMMANDER)
     return assignment.user if assignment else None
 
 
-def parties(actor, incident: Incident, *, holder=None, commander=...) -> set[Party]:
+def parties(actor, incident: Incident | None, *, holder=None, commander=...) -> set[Party]:
     """What the actor is on this incident. holder: the person holding the role the action is
     about, if any. commander: the current commander when the caller already has it."""
     if actor is None:
@@ -86,12 +84,12 @@ def parties(actor, incident: Incident, *, holder=None, commander=...) -> set[Par
     return found
 
 
-def allows(action: str, actor, incident: Incident, **kwargs) -> bool:
+def allows(action: str, actor, incident: Incident | None, **kwargs) -> bool:
     _, allowed = AUTHORITY[action]
     return bool(allowed & parties(actor, incident, **kwargs))
 
 
-def require(action: str, actor, incident: Incident, **kwargs) -> None:
+def require(action: str, actor, incident: Incident | None, **kwargs) -> None:
     """Refuse, in words that say who may, unless the actor is one of them."""
     what, allowed = AUTHORITY[action]
     if kwargs.get("commander", ...) is ... and Party.COMMANDER in allowed:
@@ -108,7 +106,9 @@ def who_may(action: str, incident: Incident, **kwargs) -> str:
     return describe(AUTHORITY[action][1], incident, **kwargs)
 
 
-def describe(allowed: frozenset[Party], incident: Incident, *, holder=None, commander=...) -> str:
+def describe(
+    allowed: frozenset[Party], incident: Incident | None, *, holder=None, commander=...
+) -> str:
     from .timeline import display_name
 
     names = []

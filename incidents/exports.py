@@ -7,7 +7,7 @@ from datetime import timedelta
 from portal.models import display_name
 
 from .models import Incident
-from .selectors import commander_of
+from .selectors import prefetched_commander
 
 HEADER = [
     "reference",
@@ -44,7 +44,7 @@ def _minutes(value: timedelta | None) -> str:
 
 
 def _commander(incident: Incident) -> str:
-    user = commander_of(incident)
+    user = prefetched_commander(incident)
     return _safe(display_name(user)) if user else ""
 
 

@@ -41,7 +41,7 @@ def _with_related(qs: QuerySet[Incident]) -> QuerySet[Incident]:
 
 def with_commander(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     """Prefetch the current Incident Commander: `incident.commanders` is a list of at most one
-    RoleAssignment (with its user and profile); read it through `commander_of`."""
+    RoleAssignment (with its user and profile); read it through `prefetched_commander`."""
     return qs.prefetch_related(
         Prefetch(
             "role_assignments",
@@ -53,7 +53,7 @@ def with_commander(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-def commander_of(incident: Incident):
+def prefetched_commander(incident: Incident):
     """The User in command of an incident fetched through `with_commander`, or None."""
     return incident.commanders[0].user if incident.commanders else None
 
@@ -276,7 +276,6 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
 
     from . import authority, transitions
     from .models import KeyEvent, ResponseRole, RoleAssignment
-    from .services.status_change import action_for
     from .services.updates import final_audience
 
     holders = {
@@ -311,9 +310,8 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
 
     moves = []
     for to, transition in transitions.allowed(incident.status).items():
-        action = action_for(incident.status, to)
-        who = authority.who_may(action, incident, commander=commander)
-        moves.append(Move(to, transition, may(action, commander=commander), who))
+        who = authority.who_may(transition.action, incident, commander=commander)
+        moves.append(Move(to, transition, may(transition.action, commander=commander), who))
     # The status moved on (or it was verified) since the last update: offer to post one.
     changed = (
         incident.events.filter(kind__in=("status_changed", "verified"))
@@ -434,13 +432,7 @@ def form_stamp(reference: str, kind: str, data) -> dict:
             "stamp": incident.status,
         }
     role = data.get("role", "")
-    holder = (
-        RoleAssignment.objects.select_related("user__profile")
-        .filter(incident=incident, role=role, released_at__isnull=True)
-        .first()
-        if role in ResponseRole.values
-        else None
-    )
+    holder = RoleAssignment.objects.current(incident, role) if role in ResponseRole.values else None
     from portal.models import display_name
 
     return {

@@ -13,6 +13,7 @@ class Transition:
     records: str | None  # Incident field the note is kept in
     stamps: str | None  # Incident milestone stamped when first reached
     criterion: str = ""  # the spec's criterion for the move, where it gives one
+    action: str = "change_status"  # who may make it: the action in authority.AUTHORITY
 
 
 IDENTIFIED = Transition(
@@ -31,8 +32,9 @@ RESOLVED = Transition(
     "resolution_summary",
     "resolved_at",
     "Normal operation confirmed for adequate period",
+    action="resolve",
 )
-CLOSED = Transition(Status.CLOSED, "Follow-up", "followup_note", "closed_at")
+CLOSED = Transition(Status.CLOSED, "Follow-up", "followup_note", "closed_at", action="close")
 
 TRANSITIONS: dict[str, dict[str, Transition]] = {
     Status.INVESTIGATING: {
@@ -54,7 +56,9 @@ TRANSITIONS: dict[str, dict[str, Transition]] = {
     },
     Status.RESOLVED: {
         Status.CLOSED: CLOSED,
-        Status.INVESTIGATING: Transition(Status.INVESTIGATING, "Reason for re-opening", None, None),
+        Status.INVESTIGATING: Transition(
+            Status.INVESTIGATING, "Reason for re-opening", None, None, action="reopen"
+        ),
     },
 }
 

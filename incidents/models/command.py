@@ -13,6 +13,16 @@ class ResponseRole(models.TextChoices):
     SCRIBE = "scribe", "Scribe"
 
 
+class RoleAssignmentQuerySet(models.QuerySet):
+    def current(self, incident, role: str) -> "RoleAssignment | None":
+        """Who holds this role on this incident now (the one query every caller uses)."""
+        return (
+            self.select_related("user__profile")
+            .filter(incident=incident, role=role, released_at__isnull=True)
+            .first()
+        )
+
+
 class RoleAssignment(models.Model):
     """Who holds a response role on an incident; one holder per role at a time. Released rows
     stay as history."""
@@ -27,6 +37,8 @@ class RoleAssignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["incident", "role", "-assigned_at"]

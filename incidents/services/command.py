@@ -34,14 +34,6 @@ def _writable(incident: Incident, what: str) -> None:
         )
 
 
-def current_holder(incident: Incident, role: str) -> RoleAssignment | None:
-    return (
-        RoleAssignment.objects.select_related("user")
-        .filter(incident=incident, role=role, released_at__isnull=True)
-        .first()
-    )
-
-
 @transaction.atomic
 def role_assign(
     *,
@@ -63,7 +55,7 @@ def role_assign(
     _writable(incident, "changing roles")
     if role not in ResponseRole.values:
         raise ApplicationError(f"Unknown role {role!r}.", field="role")
-    previous = current_holder(incident, role)
+    previous = RoleAssignment.objects.current(incident, role)
     if expected_holder is not ... and (previous.user_id if previous else None) != expected_holder:
         raise _holder_changed(role, previous, expected_holder)
     if role != ResponseRole.COMMANDER:
@@ -146,7 +138,7 @@ def role_release(*, actor, incident: Incident, role: str, now: datetime | None =
             "An incident always has a commander: hand command over to someone instead.",
             field="role",
         )
-    holder = current_holder(incident, role)
+    holder = RoleAssignment.objects.current(incident, role)
     if holder is None:
         raise ApplicationError(f"Nobody holds the {ResponseRole(role).label} role.", field="role")
     authority.require("release_role", actor, incident, holder=holder.user)

@@ -37,10 +37,7 @@ def component_set_status(
                 "component's status from the components page instead."
             )
     component = Component.objects.select_for_update().get(pk=component.pk)
-    if incident is None:
-        authority.require("set_component_status", actor, Incident(), commander=None)
-    else:
-        authority.require("set_component_status", actor, incident)
+    authority.require("set_component_status", actor, incident)
     if component.status == status:
         raise ApplicationError(
             f"{component.name} is already {ComponentStatus(status).label.lower()}.",

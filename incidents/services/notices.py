@@ -30,10 +30,6 @@ def holders(incident: Incident, *role_names: str) -> dict:
     }
 
 
-def commander(incident: Incident):
-    return holders(incident, ResponseRole.COMMANDER).get(ResponseRole.COMMANDER)
-
-
 def communicator(incident: Incident):
     """The Communications Coordinator, or the Incident Commander when there is none."""
     found = holders(incident, ResponseRole.COMMUNICATIONS, ResponseRole.COMMANDER)
@@ -83,7 +79,7 @@ def response_breached(incident: Incident, *, now) -> None:
     """The response time ran out with nobody acknowledging: the Manager group hears of it, and
     the Incident Commander, or the declarer when there is no commander. The key holds the
     severity: once per incident and severity."""
-    lead = commander(incident) or incident.declared_by
+    lead = authority.commander_of(incident) or incident.declared_by
     notify(
         incident,
         key=f"breach:{incident.pk}:{incident.severity}",

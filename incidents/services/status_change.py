@@ -58,17 +58,6 @@ class ResolutionNotice:
         return ResolutionNotice(True, explanation, user_action, prevention)
 
 
-def action_for(old: str, to: str) -> str:
-    """The authority table's action for a move."""
-    if to == Status.RESOLVED:
-        return "resolve"
-    if to == Status.CLOSED:
-        return "close"
-    if old == Status.RESOLVED:
-        return "reopen"
-    return "change_status"
-
-
 @transaction.atomic
 def incident_change_status(
     *,
@@ -104,7 +93,7 @@ def incident_change_status(
             field="to",
         )
     old = incident.status
-    authority.require(action_for(old, to), actor, incident)
+    authority.require(transition.action, actor, incident)
     note = (note or "").strip()
     if not note:
         raise ApplicationError(f"{transition.note_label} is required.", field="note")

@@ -56,20 +56,20 @@ def live_response(
     return render(request, "incidents/_live.html", context, status=422 if error else 200)
 
 
-# Which of the page's forms a refused plain POST re-renders with what was typed.
-_FORM_SLOTS = {
-    StatusChangeForm: "status_form",
-    StatusUpdateForm: "update_form",
-    NoteForm: "note_form",
-    RoleAssignForm: "role_form",
+# The page's forms that keep what was typed: the context name a refused plain POST re-renders
+# them under, and what their stamp is (selectors.form_stamp) when a refusal restamps them.
+_KEPT_FORMS = {
+    StatusChangeForm: ("status_form", "status"),
+    StatusUpdateForm: ("update_form", "update"),
+    NoteForm: ("note_form", None),
+    RoleAssignForm: ("role_form", "role"),
 }
 
 
 def _restamp(reference: str, form) -> dict | None:
     """After a refusal because the incident changed under a form: what the form is for now,
     so that the page moves its stamp and the next save is a deliberate one."""
-    kinds = {StatusUpdateForm: "update", StatusChangeForm: "status", RoleAssignForm: "role"}
-    kind = kinds.get(type(form))
+    _, kind = _KEPT_FORMS.get(type(form), (None, None))
     return selectors.form_stamp(reference, kind, form.data) if kind else None
 
 
@@ -83,7 +83,7 @@ def _done(request, reference: str, *, error: str = "", success: str = "", form=N
         return response
     if error:
         incident = selectors.incident_detail(reference)
-        slot = _FORM_SLOTS.get(type(form))
+        slot, _ = _KEPT_FORMS.get(type(form), (None, None))
         extra = {slot: form} if slot else {}
         context = detail_context(request, incident, flash_error=error, **extra)
         return render(request, "incidents/detail.html", context, status=422)

@@ -464,6 +464,7 @@ def test_transition_table_as_a_whole():
         "root_cause",
         "identified_at",
         "Root cause determined",
+        "change_status",
     )
     monitoring = (
         Status.MONITORING,
@@ -471,6 +472,7 @@ def test_transition_table_as_a_whole():
         "mitigation",
         "mitigated_at",
         "Fix implemented, verifying resolution",
+        "change_status",
     )
     resolved = (
         Status.RESOLVED,
@@ -478,8 +480,9 @@ def test_transition_table_as_a_whole():
         "resolution_summary",
         "resolved_at",
         "Normal operation confirmed for adequate period",
+        "resolve",
     )
-    closed = (Status.CLOSED, "Follow-up", "followup_note", "closed_at", "")
+    closed = (Status.CLOSED, "Follow-up", "followup_note", "closed_at", "", "close")
     expected = {
         Status.INVESTIGATING: {
             Status.IDENTIFIED: identified,
@@ -493,6 +496,7 @@ def test_transition_table_as_a_whole():
                 None,
                 None,
                 "",
+                "change_status",
             ),
         },
         Status.MONITORING: {
@@ -503,11 +507,19 @@ def test_transition_table_as_a_whole():
                 None,
                 None,
                 "",
+                "change_status",
             ),
         },
         Status.RESOLVED: {
             Status.CLOSED: closed,
-            Status.INVESTIGATING: (Status.INVESTIGATING, "Reason for re-opening", None, None, ""),
+            Status.INVESTIGATING: (
+                Status.INVESTIGATING,
+                "Reason for re-opening",
+                None,
+                None,
+                "",
+                "reopen",
+            ),
         },
     }
     actual = {
