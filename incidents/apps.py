@@ -9,6 +9,7 @@ class IncidentsConfig(AppConfig):
         from portal import roles
 
         from . import checklists, timer_handlers  # noqa: F401  (registers the handlers)
+        from .statuspage import snapshot  # noqa: F401  (the public-state hook, its timer)
 
         roles.grant(
             roles.RESPONDER,

@@ -73,3 +73,33 @@ def shifted(moment: datetime, delta: timedelta) -> datetime:
         return moment + delta
     except OverflowError:
         return _LATEST if delta > timedelta(0) else _EARLIEST
+
+
+# An estimated resolution time is promised at most this far ahead.
+ESTIMATE_HORIZON = timedelta(days=30)
+# A maintenance window is announced at most this far ahead and lasts at most this long; it may
+# be recorded up to a day after it started.
+MAINTENANCE_HORIZON = timedelta(days=366)
+MAINTENANCE_LONGEST = timedelta(days=14)
+MAINTENANCE_LOOKBACK = timedelta(days=1)
+
+
+def estimate_error(at: datetime, now: datetime) -> str:
+    if at <= now:
+        return "The estimated resolution time must be in the future."
+    if at > now + ESTIMATE_HORIZON:
+        return f"Estimate a resolution within {_days(ESTIMATE_HORIZON)}, and update it later."
+    return ""
+
+
+def maintenance_error(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[str, str]:
+    """(field, message) of the first thing wrong with a window, or ("", "")."""
+    if ends_at <= starts_at:
+        return "ends_at", "The window must end after it starts."
+    if starts_at < now - MAINTENANCE_LOOKBACK:
+        return "starts_at", "A window starts at most a day in the past."
+    if starts_at > now + MAINTENANCE_HORIZON:
+        return "starts_at", f"Schedule a window within {_days(MAINTENANCE_HORIZON)}."
+    if ends_at - starts_at > MAINTENANCE_LONGEST:
+        return "ends_at", f"A window lasts at most {_days(MAINTENANCE_LONGEST)}."
+    return "", ""

@@ -16,6 +16,7 @@ from .models import (
     ComponentStatus,
     Followup,
     Incident,
+    PublicImpact,
     ResponseRole,
     Status,
 )
@@ -373,6 +374,14 @@ class StatusChangeForm(forms.Form):
         label="Preventive measures",
         help_text="If appropriate.",
     )
+    public_message = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 1}),
+        label="Message for the status page",
+        help_text="Used only if the incident is on the public status page; default: “This "
+        "incident has been resolved.”",
+    )
 
     def resolution(self):
         from .services import ResolutionNotice
@@ -385,6 +394,7 @@ class StatusChangeForm(forms.Form):
             explanation=d["explanation"],
             user_action=d["user_action"],
             prevention=d["prevention"],
+            public_message=d.get("public_message", ""),
         )
 
 
@@ -430,6 +440,14 @@ class StatusUpdateForm(forms.Form):
         help_text="Response actions in progress.",
     )
     audience = forms.ChoiceField(choices=Audience.choices, initial=Audience.INTERNAL)
+    public_body = forms.CharField(
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Message for the status page",
+        help_text="Public updates only: what customers read (status, impact, what is being done, "
+        "next update), in plain words. Nothing above is shown to them.",
+    )
     next_update_at = DateAndTimeField(required=False, label="Next update by")
 
     def __init__(self, *args, **kwargs):
@@ -437,6 +455,18 @@ class StatusUpdateForm(forms.Form):
         self.fields["next_update_at"].help_text = _zone_help(
             "Defaults to the severity's cadence; may be earlier."
         )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("audience") == Audience.PUBLIC
+            and not cleaned.get("public_body", "").strip()
+        ):
+            self.add_error(
+                "public_body",
+                "Write the message for the status page, or make the update internal.",
+            )
+        return cleaned
 
     def clean_next_update_at(self):
         value = self.cleaned_data["next_update_at"]
@@ -465,3 +495,62 @@ class KeyForm(forms.Form):
 
 class ComponentStatusForm(forms.Form):
     status = forms.ChoiceField(choices=ComponentStatus.choices)
+
+
+class PublicityForm(forms.Form):
+    """What the public status page shows of an incident."""
+
+    is_public = forms.BooleanField(required=False, label="Show on the public status page")
+    public_title = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Public title",
+        help_text="Empty: a neutral wording of the incident's type. Never the internal title.",
+    )
+    public_impact = forms.ChoiceField(
+        choices=[("", "Proposed from severity"), *PublicImpact.choices],
+        required=False,
+        label="Public impact",
+    )
+    estimated_resolution_at = DateAndTimeField(required=False, label="Estimated resolution")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["estimated_resolution_at"].help_text = _zone_help("Optional.")
+
+    def clean_estimated_resolution_at(self):
+        value = self.cleaned_data["estimated_resolution_at"]
+        initial = self.initial.get("estimated_resolution_at")
+        if value is not None and value != initial:
+            error = bounds.estimate_error(value, timezone.now())
+            if error:
+                raise forms.ValidationError(error)
+        return value
+
+
+class MaintenanceForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown on the public status page: what changes and what users may notice.",
+    )
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    starts_at = DateAndTimeField(label="Starts")
+    ends_at = DateAndTimeField(label="Ends")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["starts_at"].help_text = _zone_help("")
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends:
+            field, error = bounds.maintenance_error(starts, ends, timezone.now())
+            if error:
+                self.add_error(field, error)
+        return cleaned

@@ -31,6 +31,7 @@ KINDS: dict[str, str] = {
     "escalation_triggered": "Escalation",
     "key_event": "Key event",
     "component_status": "Component status",
+    "public_page": "Status page",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -75,22 +76,27 @@ def _event(
     )
 
 
+def _published(params: dict, published: bool) -> dict:
+    """The change also put the incident on the public status page by itself (P1/P2): said
+    on the change's own event, not as an event of its own."""
+    if published:
+        params["published"] = True
+    return params
+
+
 def declared(
-    incident: Incident, actor, *, suggested: str, reason: str, commander=None
+    incident: Incident, actor, *, suggested: str, reason: str, commander=None, published=False
 ) -> TimelineEvent:
+    params = {
+        "severity": incident.severity,
+        "status": incident.status,
+        "suggested_severity": suggested,
+        "override_reason": reason,
+        "source": incident.source,
+        "commander": _person(commander),
+    }
     return _event(
-        incident,
-        "declared",
-        actor,
-        {
-            "severity": incident.severity,
-            "status": incident.status,
-            "suggested_severity": suggested,
-            "override_reason": reason,
-            "source": incident.source,
-            "commander": _person(commander),
-        },
-        at=incident.declared_at,
+        incident, "declared", actor, _published(params, published), at=incident.declared_at
     )
 
 
@@ -99,10 +105,10 @@ def acknowledged(incident: Incident, actor, *, at: datetime | None = None) -> Ti
 
 
 def verified(
-    incident: Incident, actor, *, acknowledged: bool, at: datetime | None = None
+    incident: Incident, actor, *, acknowledged: bool, published=False, at: datetime | None = None
 ) -> TimelineEvent:
     params = {"status": incident.status, "acknowledged": acknowledged}
-    return _event(incident, "verified", actor, params, at=at)
+    return _event(incident, "verified", actor, _published(params, published), at=at)
 
 
 def false_alarm(incident: Incident, actor, *, note: str, at: datetime | None = None):
@@ -117,11 +123,12 @@ def severity_changed(
     new: str,
     reason: str,
     changes: dict[str, list] | None = None,
+    published: bool = False,
     at: datetime | None = None,
 ) -> TimelineEvent:
     """changes: other fields changed in the same save, as in `updated`."""
     params = {"from": old, "to": new, "reason": reason, "changes": changes or {}}
-    return _event(incident, "severity_changed", actor, params, at=at)
+    return _event(incident, "severity_changed", actor, _published(params, published), at=at)
 
 
 def updated(
@@ -251,6 +258,21 @@ def component_status(incident: Incident, actor, *, change, at=None) -> TimelineE
     return _event(incident, "component_status", actor, params, at=at)
 
 
+def public_page(incident: Incident, actor, *, action: str, changes=None, at=None) -> TimelineEvent:
+    """A person published the incident on the status page, withdrew it, or changed its
+    public fields (action: published, withdrawn, edited)."""
+    params = {"action": action, "changes": changes or {}}
+    return _event(incident, "public_page", actor, params, at=at)
+
+
+PUBLIC_FIELD_LABELS = {
+    "is_public": "shown",
+    "public_title": "public title",
+    "public_impact": "public impact",
+    "estimated_resolution_at": "estimated resolution",
+}
+
+
 def _changes(changes: dict[str, list]) -> str:
     return "; ".join(
         f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
@@ -268,7 +290,17 @@ def _is_actor(event: TimelineEvent, person: dict | None) -> bool:
     return event.actor_id is not None and (person or {}).get("id") == event.actor_id
 
 
+PUBLISHED_NOTE = " Now shown on the public status page (P1/P2), under a neutral title."
+
+
 def describe(event: TimelineEvent) -> str:
+    text = _describe(event)
+    if event.params.get("published"):
+        text += PUBLISHED_NOTE
+    return text
+
+
+def _describe(event: TimelineEvent) -> str:
     p = event.params
     who = display_name(event.actor)
     match event.kind:
@@ -357,6 +389,15 @@ def describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "public_page":
+            verb = {
+                "published": "published the incident on the status page",
+                "withdrawn": "withdrew the incident from the status page",
+                "withheld": "decided the incident stays off the status page",
+                "kept": "decided the incident stays on the status page",
+            }.get(p.get("action"), "changed what the status page shows")
+            shown = {PUBLIC_FIELD_LABELS.get(k, k): v for k, v in p.get("changes", {}).items()}
+            return f"{who} {verb}." + (f" {_changes(shown)}." if shown else "")
         case "component_status":
             return (
                 f"{who} set {p.get('component')} to {p.get('to_label')} "

@@ -7,7 +7,7 @@ from functools import partial
 from portal import timers
 
 from .escalation_trigger_rules import TRIGGERS
-from .services import escalation_triggers, triage, update_reminders
+from .services import escalation_triggers, maintenance, triage, update_reminders
 
 
 @timers.register(triage.RESPONSE_TIMER)
@@ -32,3 +32,17 @@ def _escalate(kind: str, timer, now) -> None:
 for _rule in TRIGGERS.values():
     if _rule.timer:
         timers.register(_rule.timer)(partial(_escalate, _rule.kind))
+
+
+@timers.register(maintenance.START_TIMER)
+def maintenance_start(timer, now) -> None:
+    # A window scheduled to start after it ended (moved by hand) still starts first.
+    maintenance.maintenance_start(maintenance_id=timer.object_id, now=now)
+
+
+@timers.register(maintenance.END_TIMER)
+def maintenance_end(timer, now) -> None:
+    maintenance.maintenance_start(maintenance_id=timer.object_id, now=now)
+    maintenance.maintenance_complete(
+        actor=None, maintenance_id=timer.object_id, now=now, by_timer=True
+    )

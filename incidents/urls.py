@@ -41,6 +41,7 @@ urlpatterns += [
         views.waive_item,
         name="waive_item",
     ),
+    path("<incident_ref:reference>/public/", views.set_publicity, name="set_publicity"),
     path(
         "<incident_ref:reference>/components/<slug:component_id>/status/",
         views.set_component_status,

@@ -52,6 +52,9 @@ MIDDLEWARE = [
     "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The public status page, feeds and API, from the snapshot: before sessions and CSRF, so
+    # no public response carries a cookie, and before the database (incidents/statuspage).
+    "incidents.statuspage.serve.PublicStatusMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -320,3 +323,14 @@ LOGGING = {
 # The portal's own knobs.
 INCIDENT_REFERENCE_PREFIX = env.str("INCIDENT_REFERENCE_PREFIX", default="INC")
 INCIDENTS_PAGE_SIZE = 25
+
+# The public status page (incidents/statuspage): its name, address and id in the Statuspage
+# API, the zone its days and times are in, and how long shared caches may keep a response.
+STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default=SITE_NAME)
+STATUS_PAGE_URL = env.str("STATUS_PAGE_URL", default=SITE_URL.rstrip("/") + "/status/")
+STATUS_PAGE_ID = env.str("STATUS_PAGE_ID", default="portalstatus")
+STATUS_PAGE_TIME_ZONE = env.str("STATUS_PAGE_TIME_ZONE", default=TIME_ZONE)
+STATUS_PAGE_MAX_AGE = min(max(env.int("STATUS_PAGE_MAX_AGE", default=10), 0), 300)
+# Requests the snapshot cannot answer (old incidents, old history pages) read the database;
+# each client address may make this many a minute (per web process).
+STATUS_PAGE_RATE_LIMIT = max(env.int("STATUS_PAGE_RATE_LIMIT", default=60), 1)

@@ -57,6 +57,18 @@ def cancel(kind: str, object_id: int) -> int:
     )
 
 
+def fire_now(kind: str, object_id: int) -> str:
+    """Fire the pending timer of this kind for this object at once, if there is one and no
+    one else is firing it ('fired', 'skipped', ...): a change that must not wait for the
+    sweep, with the sweep as the fallback."""
+    now = timezone.now()
+    pending = Timer.objects.filter(kind=kind, object_id=object_id, state=Timer.State.PENDING)
+    result = "skipped"
+    for timer_id, due_at in pending.values_list("pk", "due_at"):
+        result = _fire(timer_id, max(now, due_at))
+    return result
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(15 * 2 ** (attempts - 1), 3600))
 

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from incidents import views as incident_views
+from incidents.statuspage import views as status_views
 
 from . import health, views
 
@@ -22,4 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
     path("status/", include("incidents.statuspage.urls")),
+    # Public, at the site root where Statuspage clients and feed readers expect them.
+    path("history.atom", status_views.public, name="status_atom"),
+    path("history.rss", status_views.public, name="status_rss"),
+    path("api/v2/<path:endpoint>", status_views.public, name="status_api"),
 ]

@@ -187,3 +187,25 @@ def race(*calls):
     for t in threads:
         t.join()
     return results
+
+
+@pytest.fixture(autouse=True)
+def _fresh_status_snapshot(request, settings, tmp_path_factory):
+    """Each test starts with no public snapshot: none in this process's memory, the cache or
+    file storage (a directory of its own), so no test is served another's."""
+    from django.core.cache import cache
+
+    from incidents.statuspage import snapshot
+
+    if not request.node.get_closest_marker("configured_storage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(tmp_path_factory.mktemp("media"))},
+            },
+        }
+    snapshot.forget()
+    cache.delete(snapshot.GENERATION_KEY)
+    yield
+    snapshot.forget()

@@ -14,7 +14,16 @@ from .command import (
     StatusUpdate,
 )
 from .component import Component, ComponentGroup, ComponentStatus, ComponentStatusChange
-from .incident import ACTIVE_STATUSES, Followup, Incident, IncidentCounter, Source, Status
+from .incident import (
+    ACTIVE_STATUSES,
+    Followup,
+    Incident,
+    IncidentCounter,
+    PublicImpact,
+    Source,
+    Status,
+)
+from .maintenance import OPEN_MAINTENANCE, Maintenance, MaintenanceStatus, MaintenanceUpdate
 from .timeline import TimelineEvent, Visibility
 
 __all__ = [
@@ -23,6 +32,11 @@ __all__ = [
     "EscalationTrigger",
     "Followup",
     "KeyEvent",
+    "Maintenance",
+    "MaintenanceStatus",
+    "MaintenanceUpdate",
+    "OPEN_MAINTENANCE",
+    "PublicImpact",
     "ResponseRole",
     "RoleAssignment",
     "StatusUpdate",

@@ -79,6 +79,9 @@ class StatusUpdate(models.Model):
     prevention = models.TextField("Preventive measures", max_length=2000, blank=True)
     next_update_at = models.DateTimeField(null=True, blank=True)
     audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.INTERNAL)
+    # A public update's text for customers (the status page shows only this, never the
+    # internal fields above).
+    public_body = models.TextField(max_length=5000, blank=True)
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

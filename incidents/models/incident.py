@@ -8,6 +8,7 @@ from django.utils import timezone
 from ..bounds import shifted
 from ..severity import SEVERITY_CHOICES, SeverityLevel, severity
 from ..taxonomy import SUBTYPE_LABELS, TYPE_CHOICES
+from .component import public_id
 from .impact import ImpactAssessment
 
 
@@ -35,6 +36,15 @@ class Source(models.TextChoices):
 class Followup(models.TextChoices):
     POSTMORTEM = "postmortem", "Post-mortem"
     NONE = "none", "No post-mortem"
+
+
+class PublicImpact(models.TextChoices):
+    """Statuspage's incident impact: what the public is told of how bad it is."""
+
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
 
 
 class IncidentCounter(models.Model):
@@ -89,6 +99,20 @@ class Incident(ImpactAssessment):
     followup = models.CharField(max_length=16, choices=Followup.choices, blank=True)
     followup_note = models.TextField(max_length=2000, blank=True)
     next_update_due_at = models.DateTimeField(null=True, blank=True)
+
+    # What the public status page shows (DESIGN.md decision 5): its own fields, written for
+    # customers; the internal title, notes and people never leave the portal. Changed only
+    # through services.publicity (and a public status update).
+    public_id = models.CharField(max_length=16, unique=True, default=public_id, editable=False)
+    is_public = models.BooleanField(default=False)
+    # A person published or withdrew it: the automatic rule (P1/P2 public once verified)
+    # leaves it alone from then on.
+    public_decided = models.BooleanField(default=False)
+    public_title = models.CharField(max_length=200, blank=True)
+    public_impact = models.CharField(max_length=8, choices=PublicImpact.choices, blank=True)
+    estimated_resolution_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    public_updated_at = models.DateTimeField(null=True, blank=True)
 
     # version: bumped by edits of the incident's own fields (stale-form refusal).
     # changed_at: bumped by every change, notes and ticks included (what live pages poll).

@@ -11,6 +11,8 @@ and write nothing. Who may do what is checked against incidents/authority.py.
     update_reminders.py when the next update is due, and its reminders (durable timers)
     escalation_triggers.py  the spec's manager escalation triggers
     components.py       component status and its history
+    publicity.py        what the public status page shows of an incident
+    maintenance.py      scheduled maintenance windows
     notices.py          who hears of what (the outbox)
     base.py             locking, versioned saves, field validation"""
 
@@ -26,6 +28,8 @@ from .command import (
 from .components import component_set_status
 from .declare import incident_declare
 from .edit import incident_update
+from .maintenance import maintenance_complete, maintenance_schedule, maintenance_verify
+from .publicity import incident_set_publicity
 from .status_change import ResolutionNotice, incident_change_status
 from .triage import (
     RESPONSE_TIMER,
@@ -48,6 +52,10 @@ __all__ = [
     "incident_add_note",
     "incident_change_status",
     "incident_declare",
+    "incident_set_publicity",
+    "maintenance_complete",
+    "maintenance_schedule",
+    "maintenance_verify",
     "incident_mark_false_alarm",
     "incident_record_response_breach",
     "incident_update",

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..severity import SEVERITIES
 from ..taxonomy import TYPES, subtype_belongs
-from . import escalation_triggers, notices, update_reminders
+from . import escalation_triggers, notices, publicity, update_reminders
 from .base import validate
 from .checklist_ticks import auto_tick
 from .triage import RESPONSE_TIMER
@@ -145,8 +145,14 @@ def incident_declare(
             assigned_by=actor,
             assigned_at=now,
         )
+    published = publicity.auto_publish(incident, now=now)
     declared = timeline.declared(
-        incident, actor, suggested=suggestion.severity, reason=severity_reason, commander=commander
+        incident,
+        actor,
+        suggested=suggestion.severity,
+        reason=severity_reason,
+        commander=commander,
+        published=published,
     )
     auto_tick(incident, declared)
     if commander is not None:

@@ -7,12 +7,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from portal import timers
+from portal import hooks, timers
 from portal.errors import ApplicationError
 
 from .. import authority, timeline
 from ..models import Component, Incident
-from . import escalation_triggers, update_reminders
+from . import escalation_triggers, publicity, update_reminders
 from .base import EDITABLE_FIELDS, display, lock, save, validate
 from .declare import check_classification
 from .triage import RESPONSE_TIMER
@@ -85,6 +85,7 @@ def incident_update(
     save(incident, **changed)
     if component_change is not None:
         incident.components.set(components)
+    published = severity_changed and publicity.auto_publish(incident, now=now)
     if severity_changed:
         # One event for the whole save; a severity change is the headline of it.
         timeline.severity_changed(
@@ -94,6 +95,7 @@ def incident_update(
             new=new_severity,
             reason=reason,
             changes=changes,
+            published=published,
             at=now,
         )
         if incident.acknowledged_at is None and incident.is_active:
@@ -102,4 +104,7 @@ def incident_update(
     else:
         timeline.updated(incident, actor, changes=changes, at=now)
     escalation_triggers.check(incident, now=now)
+    # The public page shows its components, and its neutral title follows the type.
+    if incident.is_public and not published and (component_change or "type" in changed):
+        hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="edit", at=now)
     return incident

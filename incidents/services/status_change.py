@@ -31,11 +31,14 @@ class ResolutionNotice:
     explanation: str
     user_action: str = ""
     prevention: str = ""
+    # What the status page says, when the incident is on it (default: it is resolved).
+    public_message: str = ""
 
     def cleaned(self) -> "ResolutionNotice":
         explanation = (self.explanation or "").strip()
         user_action = (self.user_action or "").strip()
         prevention = (self.prevention or "").strip()
+        public_message = (self.public_message or "").strip()
         if not self.confirmed:
             raise ApplicationError(
                 "Confirm that normal operation is restored across all affected components.",
@@ -50,12 +53,13 @@ class ResolutionNotice:
             ("explanation", explanation),
             ("user_action", user_action),
             ("prevention", prevention),
+            ("public_message", public_message),
         ):
             if len(value) > LONG_TEXT:
                 raise ApplicationError(
                     f"At most {LONG_TEXT} characters (it has {len(value)}).", field=field
                 )
-        return ResolutionNotice(True, explanation, user_action, prevention)
+        return ResolutionNotice(True, explanation, user_action, prevention, public_message)
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from portal.errors import ApplicationError
 
 from .. import authority, timeline
 from ..models import Incident, Status
-from . import escalation_triggers, notices, update_reminders
+from . import escalation_triggers, notices, publicity, update_reminders
 from .base import lock, lock_for_timer, save
 from .checklist_ticks import auto_tick
 
@@ -56,7 +56,13 @@ def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
     update_reminders.schedule(incident)
-    auto_tick(incident, timeline.verified(incident, actor, acknowledged=newly_acknowledged, at=now))
+    published = publicity.auto_publish(incident, now=now)
+    auto_tick(
+        incident,
+        timeline.verified(
+            incident, actor, acknowledged=newly_acknowledged, published=published, at=now
+        ),
+    )
     escalation_triggers.check(incident, now=now)
     return incident
 

@@ -15,7 +15,7 @@ from portal.errors import ApplicationError, ConflictError
 from .. import authority, bounds, timeline
 from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
-from . import update_reminders
+from . import publicity, update_reminders
 from .base import lock, touch
 from .checklist_ticks import auto_tick
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 LONG_TEXT = 2000
 RESOLVED_ACTIONS = "None: the incident is resolved."
+DEFAULT_RESOLVED_MESSAGE = "This incident has been resolved."
 
 
 def _text(value: str, field: str, *, required: str = "") -> str:
@@ -65,6 +66,7 @@ def status_update_post(
     cause_unconfirmed: bool = False,
     expected_number: int | None = None,
     expected_status: str | None = None,
+    public_body: str = "",
     now: datetime | None = None,
 ) -> StatusUpdate:
     """Post update #n. The next one is due by the severity's cadence (P1 30 min, P2 60 min)
@@ -82,6 +84,7 @@ def status_update_post(
         )
     if audience not in Audience.values:
         raise ApplicationError(f"Unknown audience {audience!r}.", field="audience")
+    public_body = _public_body(public_body, audience)
     incident = lock(incident)
     authority.require("post_update", actor, incident)
     if not incident.accepts_status_updates:
@@ -116,14 +119,38 @@ def status_update_post(
         actions=actions,
         next_update_at=due,
         audience=audience,
+        public_body=public_body,
     )
     Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due)
     incident.next_update_due_at = due
     update_reminders.schedule(incident)
     if audience == Audience.PUBLIC:
+        publicity.publish_with_update(incident, actor, now=now)
         hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status_update", at=now)
     touch(incident)
     return update
+
+
+PUBLIC_BODY_MAX = 5000
+
+
+def _public_body(value: str, audience: str) -> str:
+    """A public update carries its own text for customers; the internal fields never reach
+    the status page."""
+    value = (value or "").strip()
+    if audience != Audience.PUBLIC:
+        return ""
+    if not value:
+        raise ApplicationError(
+            "Write the message for the status page: what customers see (status, impact, what "
+            "is being done, when the next update comes), in plain words.",
+            field="public_body",
+        )
+    if len(value) > PUBLIC_BODY_MAX:
+        raise ApplicationError(
+            f"At most {PUBLIC_BODY_MAX} characters (it has {len(value)}).", field="public_body"
+        )
+    return value
 
 
 def _check_written_for(incident: Incident, number: int | None, status: str | None) -> None:
@@ -150,8 +177,8 @@ def _check_written_for(incident: Incident, number: int | None, status: str | Non
 
 
 def final_audience(incident: Incident) -> str:
-    """The final update is public when the incident's updates have been public."""
-    public = incident.status_updates.filter(audience=Audience.PUBLIC).exists()
+    """The final update is public when the incident is on the status page."""
+    public = incident.is_public or incident.status_updates.filter(audience=Audience.PUBLIC).exists()
     return Audience.PUBLIC if public else Audience.INTERNAL
 
 
@@ -169,6 +196,7 @@ def post_resolution(
 ) -> StatusUpdate:
     """Part of resolving (inside its transaction; the notice is already checked): the final
     update, "Resolved", from the resolution communication."""
+    audience = final_audience(incident)
     names = [c.name for c in incident.components.all()]
     confirmed = (
         f"Resolved: normal operation confirmed across all affected components ({', '.join(names)})."
@@ -188,5 +216,8 @@ def post_resolution(
         user_action=notice.user_action,
         prevention=notice.prevention,
         next_update_at=None,
-        audience=final_audience(incident),
+        audience=audience,
+        public_body=(notice.public_message or DEFAULT_RESOLVED_MESSAGE)
+        if audience == Audience.PUBLIC
+        else "",
     )

@@ -4,7 +4,14 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch
 
-from ..models import Component, ComponentGroup, ComponentStatusChange, Incident
+from ..models import (
+    Component,
+    ComponentGroup,
+    ComponentStatusChange,
+    Incident,
+    Maintenance,
+    MaintenanceStatus,
+)
 from ..selectors import with_commander
 
 RECENT_CHANGES = 20
@@ -16,6 +23,7 @@ class InternalStatus:
     ungrouped: list[Component]
     incidents: list[Incident]
     changes: list[ComponentStatusChange]
+    maintenances: list[Maintenance]
 
 
 def internal_status() -> InternalStatus:
@@ -34,4 +42,13 @@ def internal_status() -> InternalStatus:
             "component", "changed_by__profile", "incident"
         ).order_by("-changed_at", "-id")[:RECENT_CHANGES]
     )
-    return InternalStatus(groups, ungrouped, incidents, changes)
+    maintenances = list(
+        Maintenance.objects.exclude(status=MaintenanceStatus.COMPLETED)
+        .prefetch_related("components")
+        .order_by("starts_at")
+    ) + list(
+        Maintenance.objects.filter(status=MaintenanceStatus.COMPLETED)
+        .prefetch_related("components")
+        .order_by("-completed_at")[:5]
+    )
+    return InternalStatus(groups, ungrouped, incidents, changes, maintenances)

@@ -9,6 +9,7 @@ from .command import (
     post_update,
     release_role,
     set_component_status,
+    set_publicity,
     tick_item,
     waive_item,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "post_update",
     "release_role",
     "set_component_status",
+    "set_publicity",
     "suggest_severity",
     "tick_item",
     "waive_item",

@@ -20,6 +20,7 @@ from ..forms import (
     ComponentStatusForm,
     KeyForm,
     NoteForm,
+    PublicityForm,
     RoleAssignForm,
     RoleReleaseForm,
     StatusChangeForm,
@@ -63,6 +64,7 @@ _KEPT_FORMS = {
     StatusUpdateForm: ("update_form", "update"),
     NoteForm: ("note_form", None),
     RoleAssignForm: ("role_form", "role"),
+    PublicityForm: ("publicity_form", None),
 }
 
 
@@ -269,6 +271,29 @@ def set_component_status(request, reference: str, component_id: str):
 
 @require_POST
 @permission_required(WORK, raise_exception=True)
+def set_publicity(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    form = PublicityForm(
+        request.POST, initial={"estimated_resolution_at": incident.estimated_resolution_at}
+    )
+    return _run(
+        request,
+        reference,
+        form,
+        lambda d: services.incident_set_publicity(
+            actor=request.user,
+            incident=incident,
+            is_public=d["is_public"],
+            public_title=d["public_title"],
+            public_impact=d["public_impact"],
+            estimated_resolution_at=d["estimated_resolution_at"],
+        ),
+        "Status page settings saved.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
 def post_update(request, reference: str):
     incident = selectors.incident_by_reference(reference)
     return _run(
@@ -287,6 +312,7 @@ def post_update(request, reference: str):
             cause_unconfirmed=d["cause_unconfirmed"],
             expected_number=d["for_number"],
             expected_status=d["for_status"] or None,
+            public_body=d["public_body"],
         ),
         "Status update posted.",
     )

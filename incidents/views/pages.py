@@ -21,11 +21,13 @@ from ..forms import (
     FalseAlarmForm,
     IncidentFilterForm,
     NoteForm,
+    PublicityForm,
     StatusChangeForm,
     StatusUpdateForm,
 )
 from ..models import ComponentStatus, Incident
 from ..severity import SEVERITIES
+from ..statuspage import rules as status_rules
 
 VIEW = "incidents.view_incident"
 DECLARE = "incidents.add_incident"
@@ -166,6 +168,15 @@ def suggest_severity(request):
     )
 
 
+def _publicity(incident: Incident) -> dict:
+    return {
+        "is_public": incident.is_public,
+        "public_title": incident.public_title,
+        "public_impact": incident.public_impact,
+        "estimated_resolution_at": incident.estimated_resolution_at,
+    }
+
+
 def detail_context(request, incident: Incident, *, after_event: int | None = None, **extra):
     # The timeline order is a per-person preference that live refreshes and actions keep.
     if request.GET.get("order") in ("newest", "oldest"):
@@ -204,6 +215,14 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "status_form": StatusChangeForm(initial={"from_status": incident.status}),
         "note_form": NoteForm(),
         "update_form": update_form,
+        "publicity_form": extra.get("publicity_form")
+        or PublicityForm(initial=_publicity(incident)),
+        "public": {
+            "title": status_rules.public_title(incident),
+            "impact": status_rules.public_impact(incident),
+            "sensitive": status_rules.is_sensitive(incident),
+            "auto": incident.severity in status_rules.AUTO_PUBLIC_SEVERITIES,
+        },
         # Built once, not reversed per timeline event.
         "events_url": reverse("incidents:detail", args=[incident.reference]) + "events/",
         "poll_since": stamp(state[0]) if state else "0",

@@ -85,6 +85,7 @@ def board(responder, make_user, declare):
         actions="Moving traffic to the standby processor.",
         cause="An expired certificate at the processor.",
         audience=Audience.PUBLIC,
+        public_body="Some card payments fail. We are moving traffic to a standby processor.",
         impact_unconfirmed=True,
         cause_unconfirmed=True,
     )

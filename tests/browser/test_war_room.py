@@ -36,6 +36,7 @@ def test_two_responders_see_each_other_live_and_resolve(
     a.fill("#id_impact", "Card payments fail for about 20% of checkouts.")
     a.fill("#id_actions", "Traffic moved to the standby processor; watching error rates.")
     a.select_option("#id_audience", "public")
+    a.fill("#id_public_body", "Some card payments fail; we are working on it.")
     a.click("button:has-text('Post update')")
     expect(a.locator("#updates")).to_contain_text("Update #1")
     expect(b.locator("#updates")).to_contain_text("Update #1", timeout=LIVE)

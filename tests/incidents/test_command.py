@@ -277,7 +277,7 @@ def test_no_updates_in_triage_or_after_closing(declare, responder):
 
 def test_public_updates_are_public_timeline_events(declare, responder):
     incident = declare()
-    post(incident, responder, audience="public")
+    post(incident, responder, audience="public", public_body="Search is slow in Europe.")
     post(incident, responder, audience="internal")
     visibilities = list(
         incident.events.filter(kind="status_update")

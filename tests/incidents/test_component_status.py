@@ -50,7 +50,8 @@ def test_a_change_is_a_history_row_a_timeline_event_and_a_public_change(
     event = incident.events.latest("id")
     assert event.kind == "component_status"
     assert event.text == f"Rita set {api.name} to Partial outage (was Operational)."
-    assert seen == [(incident.pk, "component")]
+    # Declaring a P2 published it (once verified, P1/P2 are public), then the component.
+    assert seen == [(incident.pk, "publicity"), (incident.pk, "component")]
     # Without an incident (the components page, maintenance): a row, no timeline event.
     services.component_set_status(actor=None, component=api, status="operational")
     assert list(api.status_changes.values_list("old", "new", "incident")) == [

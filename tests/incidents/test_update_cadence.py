@@ -122,9 +122,15 @@ def test_resolving_posts_the_final_update_public_when_updates_were_public(
 ):
     public = to_monitoring(declare(components=components[:2]), responder)
     services.status_update_post(
-        actor=responder, incident=public, impact="Slow", actions="Rolling back", audience="public"
+        actor=responder,
+        incident=public,
+        impact="Slow",
+        actions="Rolling back",
+        audience="public",
+        public_body="Pages are slow.",
     )
-    internal = to_monitoring(declare(), responder)
+    # A P3 nobody put on the status page: its final update stays internal.
+    internal = to_monitoring(declare(severity="P3", severity_reason="small"), responder)
     notice = services.ResolutionNotice(
         confirmed=True,
         explanation="A bad deploy exhausted the connection pool.",

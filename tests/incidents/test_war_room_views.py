@@ -125,7 +125,12 @@ def test_post_update_role_tick_key_and_status_through_the_views(rc, incident, ma
     )
     rc.post(
         url("post_update", incident),
-        {"impact": "EU search down", "actions": "Failing over", "audience": "public"},
+        {
+            "impact": "EU search down",
+            "actions": "Failing over",
+            "audience": "public",
+            "public_body": "Search is unavailable in Europe.",
+        },
     )
     item = IncidentChecklistItem.objects.filter(checklist__incident=incident).first()
     rc.post(url("tick_item", incident, item.pk), {"done": "1"})

@@ -138,7 +138,12 @@ def test_closed_and_public_state_hooks_fire(declare, responder, handler):
     handler(hooks.PUBLIC_STATE_CHANGED, lambda **kw: fired.append(kw["cause"]))
     incident = declare(severity="P3", severity_reason="small")
     services.status_update_post(
-        actor=responder, incident=incident, impact="Slow", actions="Looking", audience="public"
+        actor=responder,
+        incident=incident,
+        impact="Slow",
+        actions="Looking",
+        audience="public",
+        public_body="Pages are slow.",
     )
     services.status_update_post(
         actor=responder, incident=incident, impact="Slow", actions="Still", audience="internal"

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.configured_storage
 
 
 def test_default_storage_is_the_filesystem_under_the_var_dir():

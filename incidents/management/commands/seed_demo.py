@@ -117,12 +117,21 @@ class Command(BaseCommand):
             now=at(7),
         )
         services.event_mark_key(actor=alice, event=note, now=at(8))
+        auth, web = p1.components.get(name="Authentication"), p1.components.get(name="Web app")
+        services.component_set_status(
+            actor=alice, component=auth, status="major_outage", incident=p1, now=at(8)
+        )
+        services.component_set_status(
+            actor=alice, component=web, status="partial_outage", incident=p1, now=at(8)
+        )
         services.status_update_post(
             actor=carol,
             incident=p1,
             audience="public",
             impact="Nobody can log in. People already logged in can keep working.",
             actions="We are investigating errors in our login service.",
+            public_body="Signing in is failing for all users. If you are already signed in, "
+            "you can keep working. We are investigating and will update within 30 minutes.",
             now=at(9),
         )
         found = services.incident_add_note(
@@ -157,8 +166,14 @@ class Command(BaseCommand):
             audience="public",
             impact="Logins work again. We are watching error rates closely.",
             actions="A fix has been rolled out; we are monitoring the results.",
+            public_body="A fix has been rolled out and signing in works again. We are "
+            "monitoring the results.",
             now=at(24),
         )
+        for component in (auth, web):
+            services.component_set_status(
+                actor=alice, component=component, status="operational", incident=p1, now=at(25)
+            )
         for item in p1.checklists.get(kind="resolution").items.all()[:4]:
             services.checklist_item_set(actor=alice, item=item, done=True, now=at(55))
         services.incident_change_status(
@@ -175,8 +190,39 @@ class Command(BaseCommand):
                 user_action="Sign in again if you were signed out.",
                 prevention="Key rotation becomes a two-phase change that is checked before it "
                 "goes live.",
+                public_message="This incident has been resolved. A configuration change "
+                "stopped sign-ins for 55 minutes; no data was affected. If you were signed "
+                "out, please sign in again.",
             ),
             now=at(58),
+        )
+
+    def _maintenance(self, users, c, now):
+        """A finished window last week and one announced for the weekend."""
+        from portal import timers
+
+        done = services.maintenance_schedule(
+            actor=users["alice"],
+            title="Database upgrade",
+            description="We are upgrading our database servers. Saving documents may be "
+            "slower for a few minutes.",
+            components=[c["Database"], c["Document storage"]],
+            starts_at=now - timedelta(hours=23),
+            ends_at=now - timedelta(hours=22),
+            now=now - timedelta(hours=23, minutes=30),
+        )
+        timers.sweep(now=now - timedelta(hours=22, minutes=30))
+        timers.sweep(now=now - timedelta(hours=22))
+        done.refresh_from_db()
+        services.maintenance_schedule(
+            actor=users["alice"],
+            title="CDN provider migration",
+            description="We are moving to a new CDN provider. Pages may load slowly for up to "
+            "30 seconds during the switch.",
+            components=[c["CDN"]],
+            starts_at=now + timedelta(days=2),
+            ends_at=now + timedelta(days=2, hours=2),
+            now=now,
         )
 
     def _incidents(self, users) -> int:
@@ -215,9 +261,10 @@ class Command(BaseCommand):
         )
         if new:
             self._p1_story(p1, users, t0)
+            self._maintenance(users, c, now)
 
-        # An active P2 under investigation.
-        declare(
+        # An active P2 under investigation (public by itself: P2, verified).
+        p2, new = declare(
             "AI suggestions timing out",
             at=now - timedelta(minutes=22),
             actor=users["bob"],
@@ -233,6 +280,32 @@ class Command(BaseCommand):
             technical_scope="multiple",
             recovery_complexity="medium",
         )
+        if new:
+            services.component_set_status(
+                actor=users["bob"],
+                component=c["AI suggestions service"],
+                status="degraded_performance",
+                incident=p2,
+                now=now - timedelta(minutes=20),
+            )
+            services.incident_set_publicity(
+                actor=users["bob"],
+                incident=p2,
+                is_public=True,
+                public_title="Slow AI suggestions",
+                estimated_resolution_at=now + timedelta(hours=1),
+                now=now - timedelta(minutes=19),
+            )
+            services.status_update_post(
+                actor=users["bob"],
+                incident=p2,
+                audience="public",
+                impact="About a third of AI suggestion requests time out.",
+                actions="Working with the AI provider; routing to a fallback region.",
+                public_body="AI suggestions are slow or time out for some users. Everything "
+                "else works. We are working with our provider and will update within an hour.",
+                now=now - timedelta(minutes=18),
+            )
         # A suspected problem waiting in Triage, already past its response time.
         declare(
             "Spike of failed document saves",
