@@ -205,7 +205,10 @@ def _fresh_status_snapshot(request, settings, tmp_path_factory):
                 "OPTIONS": {"location": str(tmp_path_factory.mktemp("media"))},
             },
         }
+    from incidents.statuspage import serve
+
     snapshot.forget()
     cache.delete(snapshot.GENERATION_KEY)
+    serve.limiter = serve.RateLimit(settings.STATUS_PAGE_RATE_LIMIT)
     yield
     snapshot.forget()

@@ -104,7 +104,9 @@ def incident_update(
     else:
         timeline.updated(incident, actor, changes=changes, at=now)
     escalation_triggers.check(incident, now=now)
-    # The public page shows its components, and its neutral title follows the type.
-    if incident.is_public and not published and (component_change or "type" in changed):
+    # The public page shows its components, its neutral title follows the type and its
+    # proposed impact the severity.
+    shown = component_change or "type" in changed or severity_changed
+    if incident.is_public and not published and shown:
         hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="edit", at=now)
     return incident

@@ -18,6 +18,7 @@ from ..models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
+from ..statuspage import rules
 from .components import component_set_status
 
 START_TIMER = "maintenance_start"
@@ -60,7 +61,8 @@ def maintenance_schedule(
 ) -> Maintenance:
     now = now or timezone.now()
     authority.require("schedule_maintenance", actor, None)
-    title, description = (title or "").strip(), (description or "").strip()
+    title = rules.publishable(title).strip()
+    description = rules.publishable(description).strip()
     if not title:
         raise ApplicationError("Give the window a title.", field="title")
     if len(title) > TITLE_MAX:
@@ -87,6 +89,17 @@ def maintenance_schedule(
     return maintenance
 
 
+def _other_window(component: Component, maintenance: Maintenance) -> Maintenance | None:
+    """Another window in progress (or verifying) that covers this component."""
+    return (
+        Maintenance.objects.active()
+        .filter(components=component)
+        .exclude(pk=maintenance.pk)
+        .order_by("-started_at")
+        .first()
+    )
+
+
 def _lock(maintenance_id: int) -> Maintenance:
     return Maintenance.objects.select_for_update().get(pk=maintenance_id)
 
@@ -104,11 +117,17 @@ def maintenance_start(*, maintenance_id: int, now: datetime | None = None) -> bo
     for component in maintenance.components.select_for_update().order_by("pk"):
         if component.status in KEPT_DURING_MAINTENANCE:
             continue
-        if component.status != ComponentStatus.UNDER_MAINTENANCE:
-            restore[str(component.pk)] = component.status
-            component_set_status(
-                actor=None, component=component, status=ComponentStatus.UNDER_MAINTENANCE, now=now
-            )
+        key = str(component.pk)
+        if component.status == ComponentStatus.UNDER_MAINTENANCE:
+            # Already in another window: whichever ends last restores what it was before.
+            other = _other_window(component, maintenance)
+            if other is not None and key in other.restore:
+                restore[key] = other.restore[key]
+            continue
+        restore[key] = component.status
+        component_set_status(
+            actor=None, component=component, status=ComponentStatus.UNDER_MAINTENANCE, now=now
+        )
     Maintenance.objects.filter(pk=maintenance.pk).update(restore=restore, started_at=now)
     _post(maintenance, MaintenanceStatus.IN_PROGRESS, MESSAGES["in_progress"], None, now)
     return True
@@ -151,6 +170,8 @@ def maintenance_complete(
         pk__in=[int(pk) for pk in maintenance.restore]
     )
     for component in components.order_by("pk"):
+        if _other_window(component, maintenance) is not None:
+            continue  # still in another window: that one restores it
         if component.status == ComponentStatus.UNDER_MAINTENANCE:
             component_set_status(
                 actor=actor,

@@ -64,7 +64,7 @@ def incident_set_publicity(
     impact and estimated resolution. Empty title and impact mean the defaults (the type's
     neutral wording; the impact proposed from severity)."""
     now = now or timezone.now()
-    public_title = (public_title or "").strip()
+    public_title = rules.publishable(public_title).strip()
     if len(public_title) > TITLE_MAX:
         raise ApplicationError(
             f"At most {TITLE_MAX} characters (it has {len(public_title)}).", field="public_title"

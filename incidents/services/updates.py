@@ -15,6 +15,7 @@ from portal.errors import ApplicationError, ConflictError
 from .. import authority, bounds, timeline
 from ..models import Audience, Incident, Status, StatusUpdate
 from ..severity import SEVERITIES
+from ..statuspage import rules
 from . import publicity, update_reminders
 from .base import lock, touch
 from .checklist_ticks import auto_tick
@@ -137,7 +138,7 @@ PUBLIC_BODY_MAX = 5000
 def _public_body(value: str, audience: str) -> str:
     """A public update carries its own text for customers; the internal fields never reach
     the status page."""
-    value = (value or "").strip()
+    value = rules.publishable(value).strip()
     if audience != Audience.PUBLIC:
         return ""
     if not value:
@@ -217,7 +218,7 @@ def post_resolution(
         prevention=notice.prevention,
         next_update_at=None,
         audience=audience,
-        public_body=(notice.public_message or DEFAULT_RESOLVED_MESSAGE)
+        public_body=(rules.publishable(notice.public_message) or DEFAULT_RESOLVED_MESSAGE)
         if audience == Audience.PUBLIC
         else "",
     )

@@ -2,6 +2,7 @@
 incidents the public sees and how, and the page's overall status. Pinned by
 tests/incidents/test_spec_tables.py."""
 
+import re
 from dataclasses import dataclass
 
 from ..models import ComponentStatus, MaintenanceStatus, PublicImpact, Status
@@ -51,6 +52,16 @@ NEUTRAL_TITLES = {
     "external": "Disruption at a third-party provider",
 }
 NEUTRAL_TITLE = "Service incident"
+
+
+# Characters no XML feed may carry (and no one means to publish): C0 controls other than tab
+# and newline, and the Unicode non-characters the XML spec excludes.
+_UNPUBLISHABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def publishable(text: str) -> str:
+    """Public text without what would break a feed (or hide in a page); CR LF becomes LF."""
+    return _UNPUBLISHABLE.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def is_sensitive(incident) -> bool:

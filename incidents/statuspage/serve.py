@@ -9,6 +9,7 @@ the database on demand, rate-limited per client address. Unknown ids are 404 (JS
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import threading
@@ -32,7 +33,10 @@ CSP = (
 
 
 class RateLimit:
-    """Per-process token buckets by client address: `per_minute` requests, refilled evenly."""
+    """Per-process token buckets by client (an IPv6 client by its /64, which one host
+    commonly holds whole): `per_minute` requests, refilled evenly. When more than
+    `max_clients` are tracked, the least recently seen half is forgotten (they had the
+    longest to refill), so rotating addresses cannot reset everyone's limit."""
 
     def __init__(self, per_minute: int, max_clients: int = 10_000):
         self.per_minute = per_minute
@@ -40,12 +44,23 @@ class RateLimit:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str) -> bool:
+    @staticmethod
+    def client(address: str) -> str:
+        if ":" in address:
+            try:
+                return str(ipaddress.ip_network(f"{address}/64", strict=False))
+            except ValueError:
+                return address
+        return address
+
+    def allow(self, address: str) -> bool:
+        key = self.client(address)
         now = time.monotonic()
         rate = self.per_minute / 60.0
         with self._lock:
             if len(self._buckets) > self.max_clients:
-                self._buckets.clear()
+                by_age = sorted(self._buckets.items(), key=lambda item: item[1][1])
+                self._buckets = dict(by_age[len(by_age) // 2 :])
             tokens, last = self._buckets.get(key, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens < 1.0:
@@ -54,6 +69,10 @@ class RateLimit:
             self._buckets[key] = (tokens - 1.0, now)
             return True
 
+
+# However many clients ask, a web process reads at most this many pages from the database
+# at once; the others are told to come back (the snapshot answers everything else).
+LIVE_READS = threading.BoundedSemaphore(4)
 
 limiter = RateLimit(settings.STATUS_PAGE_RATE_LIMIT)
 
@@ -80,9 +99,10 @@ def _from_entry(request, entry: snapshot.Entry, snap, status: int = 200) -> Http
     if status == 200 and entry.etag in _etags(request):
         response = HttpResponse(status=304)
         response["ETag"] = entry.etag
+        response["Vary"] = "Accept-Encoding"
         _headers(response, snap, cache=True)
         return response
-    gzip_ok = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+    gzip_ok = _accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
     body = entry.gzipped if gzip_ok else entry.body
     response = HttpResponse(
         b"" if request.method == "HEAD" else body, status=status, content_type=entry.content_type
@@ -95,6 +115,18 @@ def _from_entry(request, entry: snapshot.Entry, snap, status: int = 200) -> Http
         response["ETag"] = entry.etag
     _headers(response, snap, cache=status == 200)
     return response
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params.strip() or float(q) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def _etags(request) -> set[str]:
@@ -124,6 +156,17 @@ def _live(request, key: str, snap) -> HttpResponse | None:
         response = _plain(request, 429, "Too many requests; try again in a minute.", snap)
         response["Retry-After"] = "60"
         return response
+    if not LIVE_READS.acquire(blocking=False):
+        response = _plain(request, 503, "The status page is busy; try again in a moment.", snap)
+        response["Retry-After"] = "5"
+        return response
+    try:
+        return _read_live(request, match, snap)
+    finally:
+        LIVE_READS.release()
+
+
+def _read_live(request, match, snap) -> HttpResponse | None:
     now = timezone.now()
     try:
         state_page = _page(now)
@@ -192,6 +235,14 @@ def answer(request) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         response = _plain(request, 405, "The status page is read-only.")
         response["Allow"] = "GET, HEAD, OPTIONS"
+        return response
+    path = request.path
+    if not path.endswith("/") and path.startswith("/status/"):
+        # As APPEND_SLASH would: /status/history -> /status/history/ (query kept).
+        query = request.META.get("QUERY_STRING", "")
+        response = HttpResponse(status=301)
+        response["Location"] = f"{path}/" + (f"?{query}" if query else "")
+        _headers(response, None, cache=True)
         return response
     snap = snapshot.current()
     key = _key(request)

@@ -17,16 +17,17 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import transaction
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -39,12 +40,16 @@ log = logging.getLogger(__name__)
 
 REBUILD_TIMER = "statuspage_rebuild"
 TIMER_OBJECT = 0  # the one snapshot (0: no row of any table has it as its id)
+# The hourly rebuild: a timer of its own kind, so that marking the snapshot dirty never moves
+# it and it never moves a pending rebuild.
+HOURLY_TIMER = "statuspage_hourly"
 GENERATION_KEY = "statuspage:generation"
 BLOB_KEY = "statuspage:snapshot:{}"
 POINTER_FILE = "statuspage/current.txt"
 BLOB_FILE = "statuspage/snapshot-{}.json.z"
 CACHE_SECONDS = 7 * 24 * 3600
 CHECK_SECONDS = 0.5
+COLD_RETRY_SECONDS = 5.0
 PAST_DAYS = 15
 
 HTML = "text/html; charset=utf-8"
@@ -104,9 +109,19 @@ def render_message(heading: str, text: str, state_page, generated_at) -> str:
     return render_page("message.html", state_page, generated_at, heading=heading, text=text)
 
 
+def _database_now() -> datetime:
+    """The database's clock: every node stamps its snapshots by the same clock, so "newer"
+    means newer whichever node built it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement_timestamp()")
+            return cursor.fetchone()[0]
+    return timezone.now()
+
+
 def build(now: datetime | None = None) -> dict:
     """Every public document, rendered: {"generated_at": iso, "pages": {key: [type, text]}}."""
-    now = now or timezone.now()
+    now = now or _database_now()
     state = public.state(now)
     page = state.page
     pages: dict[str, list[str]] = {}
@@ -146,8 +161,7 @@ def build(now: datetime | None = None) -> dict:
         HTML,
         render_message("Page not found", "There is no such page on this status page.", page, now),
     ]
-    meta = {"history_pages": count, "page": api.page(state)}
-    return {"generated_at": now.isoformat(), "pages": pages, "meta": meta}
+    return {"generated_at": now.isoformat(), "pages": pages}
 
 
 def _generation(data: dict, blob: bytes) -> str:
@@ -165,17 +179,16 @@ def _entry(content_type: str, text: str) -> Entry:
 def decode(generation: str, blob: bytes) -> Snapshot:
     data = json.loads(zlib.decompress(blob))
     entries = {key: _entry(kind, text) for key, (kind, text) in data["pages"].items()}
-    snap = Snapshot(generation, parse_datetime(data["generated_at"]), entries)
-    _memory.meta = data.get("meta", {})
-    return snap
+    return Snapshot(generation, parse_datetime(data["generated_at"]), entries)
 
 
 class _Memory:
     def __init__(self):
         self.snapshot: Snapshot | None = None
         self.checked = 0.0
-        self.meta: dict = {}
+        self.retry_at = 0.0
         self.lock = threading.Lock()
+        self.building = threading.Lock()
 
     def offer(self, snap: Snapshot) -> None:
         with self.lock:
@@ -187,17 +200,19 @@ _memory = _Memory()
 
 
 def publish(data: dict) -> Snapshot:
-    """Write a built snapshot to file storage, the shared cache and this node's memory."""
+    """Write a built snapshot to file storage, the shared cache and this node's memory,
+    unless a newer one is there already (then only this node's memory is offered it)."""
     blob = zlib.compress(json.dumps(data, ensure_ascii=False).encode(), 6)
     generation = _generation(data, blob)
     snap = decode(generation, blob)
     _memory.offer(snap)
+    previous = _read_pointer()
+    if previous and previous >= generation:
+        return snap
     try:
-        name = BLOB_FILE.format(generation)
-        previous = _read_pointer()
-        default_storage.save(name, ContentFile(blob))
+        default_storage.save(BLOB_FILE.format(generation), ContentFile(blob))
         _write(POINTER_FILE, generation.encode())
-        if previous and previous != generation:
+        if previous:
             default_storage.delete(BLOB_FILE.format(previous))
     except Exception:
         log.exception("status snapshot: could not write it to file storage")
@@ -207,9 +222,17 @@ def publish(data: dict) -> Snapshot:
 
 
 def _write(name: str, content: bytes) -> None:
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    default_storage.save(name, ContentFile(content))
+    """Replace a small file at once: readers see the old or the new one, never none (on a
+    filesystem, a rename; an S3 PUT replaces an object atomically)."""
+    if isinstance(default_storage, FileSystemStorage):
+        path = default_storage.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(temporary, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+        return
+    default_storage.save(name, ContentFile(content))  # S3: file_overwrite replaces it
 
 
 def _read_pointer() -> str:
@@ -252,16 +275,18 @@ def current() -> Snapshot | None:
         loaded = _load(generation)
         if loaded is not None:
             _memory.offer(loaded)
-    if _memory.snapshot is None:
+    # A node with nothing to serve builds one itself, one request at a time, and after a
+    # failure (database down, or bad data) not again for COLD_RETRY_SECONDS.
+    cold = _memory.snapshot is None and now >= _memory.retry_at
+    if cold and _memory.building.acquire(blocking=False):
         try:
             rebuild()
         except Exception:
+            _memory.retry_at = time.monotonic() + COLD_RETRY_SECONDS
             log.exception("status snapshot: none stored and the database cannot build one")
+        finally:
+            _memory.building.release()
     return _memory.snapshot
-
-
-def meta() -> dict:
-    return _memory.meta
 
 
 def forget() -> None:
@@ -269,14 +294,25 @@ def forget() -> None:
     with _memory.lock:
         _memory.snapshot = None
         _memory.checked = 0.0
+        _memory.retry_at = 0.0
 
 
 # Rebuilding -----------------------------------------------------------------------------
 
 
+@timers.register(HOURLY_TIMER)
 @timers.register(REBUILD_TIMER)
 def _rebuild_timer(timer, now) -> None:
     rebuild()
+    # The page changes with the clock too (today's bar, the day rolling over, the past
+    # incidents of the last 15 days): rebuilt at the next full hour of its zone at the
+    # latest, even when nothing happens.
+    timers.schedule(HOURLY_TIMER, TIMER_OBJECT, _next_hour(timezone.now()))
+
+
+def _next_hour(now: datetime) -> datetime:
+    local = now.astimezone(public.zone())
+    return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(UTC)
 
 
 def rebuild_due() -> None:
@@ -287,11 +323,30 @@ def rebuild_due() -> None:
         log.exception("status snapshot: rebuild after commit failed; the sweep will retry")
 
 
+# Changes of an incident the public does not see leave the page as it is. Component status
+# is public whatever incident it was changed for.
+INCIDENT_CAUSES = frozenset({"status", "status_update", "edit"})
+
+
+def mark_dirty_now() -> None:
+    """Inside a transaction: the snapshot is dirty. Two transactions marking it at once
+    both succeed (the second joins the first's pending timer, or makes a new one once that
+    has fired)."""
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                timers.schedule(REBUILD_TIMER, TIMER_OBJECT, timezone.now())
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    transaction.on_commit(rebuild_due, robust=True)
+
+
 @hooks.connect(hooks.PUBLIC_STATE_CHANGED)
 def mark_dirty(*, incident=None, cause: str = "", at: datetime | None = None, **_) -> None:
     """Inside the change's transaction: the snapshot is dirty (a timer row, so the sweep
     rebuilds it even if this process dies right after commit)."""
-    if incident is not None and not incident.is_public and cause != "publicity":
-        return  # nothing the public sees changed
-    timers.schedule(REBUILD_TIMER, TIMER_OBJECT, timezone.now())
-    transaction.on_commit(rebuild_due, robust=True)
+    if incident is not None and not incident.is_public and cause in INCIDENT_CAUSES:
+        return
+    mark_dirty_now()

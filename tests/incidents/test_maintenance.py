@@ -158,3 +158,21 @@ def test_the_internal_page_schedules_a_window_and_refuses_a_bad_one(client, resp
     assert list(window.components.all()) == [components[0]]
     listing = client.get(reverse("status_internal")).content.decode()
     assert "Network work" in listing and "Cancel window" in listing
+
+
+def test_overlapping_windows_restore_a_component_once_the_last_one_ends(responder, components):
+    web = components[0]
+    services.component_set_status(actor=responder, component=web, status="degraded_performance")
+    first = schedule(responder, [web], start_in=timedelta(hours=1), length=timedelta(hours=2))
+    second = schedule(responder, [web], start_in=timedelta(hours=2), length=timedelta(hours=2))
+    timers.sweep(now=first.starts_at)
+    timers.sweep(now=second.starts_at)
+    second.refresh_from_db()
+    assert second.status == "in_progress"
+    assert second.restore == {str(web.pk): "degraded_performance"}  # inherited
+    timers.sweep(now=first.ends_at)  # the first ends; the second still runs
+    web.refresh_from_db()
+    assert web.status == "under_maintenance"
+    timers.sweep(now=second.ends_at)
+    web.refresh_from_db()
+    assert web.status == "degraded_performance"
