@@ -208,7 +208,7 @@ def _fresh_status_snapshot(request, settings, tmp_path_factory):
     from incidents.statuspage import serve
 
     snapshot.forget()
-    cache.delete(snapshot.GENERATION_KEY)
+    cache.delete_many([snapshot.GENERATION_KEY, snapshot.BLOB_KEY])
     serve.limiter = serve.RateLimit(settings.STATUS_PAGE_RATE_LIMIT)
     yield
     snapshot.forget()

@@ -44,7 +44,8 @@ TIMER_OBJECT = 0  # the one snapshot (0: no row of any table has it as its id)
 # it and it never moves a pending rebuild.
 HOURLY_TIMER = "statuspage_hourly"
 GENERATION_KEY = "statuspage:generation"
-BLOB_KEY = "statuspage:snapshot:{}"
+# One key for the blob (with its generation), overwritten by each publish: nothing piles up.
+BLOB_KEY = "statuspage:snapshot"
 POINTER_FILE = "statuspage/current.txt"
 BLOB_FILE = "statuspage/snapshot-{}.json.z"
 CACHE_SECONDS = 7 * 24 * 3600
@@ -216,7 +217,7 @@ def publish(data: dict) -> Snapshot:
             default_storage.delete(BLOB_FILE.format(previous))
     except Exception:
         log.exception("status snapshot: could not write it to file storage")
-    cache.set(BLOB_KEY.format(generation), blob, CACHE_SECONDS)
+    cache.set(BLOB_KEY, (generation, blob), CACHE_SECONDS)
     cache.set(GENERATION_KEY, generation, CACHE_SECONDS)
     return snap
 
@@ -244,8 +245,11 @@ def _read_pointer() -> str:
 
 
 def _load(generation: str) -> Snapshot | None:
-    blob = cache.get(BLOB_KEY.format(generation))
-    if blob is None:
+    """The snapshot `generation` or a newer one: from the cache, else file storage."""
+    cached = cache.get(BLOB_KEY)
+    if cached is not None and cached[0] >= generation:
+        generation, blob = cached
+    else:
         try:
             with default_storage.open(BLOB_FILE.format(generation), "rb") as f:
                 blob = f.read()

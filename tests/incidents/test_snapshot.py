@@ -171,3 +171,18 @@ def test_two_public_changes_at_the_same_moment_both_commit(responder, components
     timers.sweep(now=timezone.now() + timedelta(seconds=1))
     statuses = {c["name"]: c["status"] for c in summary()["components"]}
     assert (statuses["Web app"], statuses["API"]) == ("major_outage", "partial_outage")
+
+
+def test_the_rebuild_command_publishes_a_new_snapshot(responder, components):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("rebuild_status_page", stdout=out)
+    first = snapshot.current().generation
+    services.component_set_status(actor=responder, component=components[0], status="major_outage")
+    call_command("rebuild_status_page", stdout=out)
+    assert snapshot.current().generation > first
+    assert f"Status page snapshot {snapshot.current().generation} published" in out.getvalue()
+    assert summary()["status"]["indicator"] == "critical"
