@@ -161,7 +161,14 @@ def _incident_record(incident: Incident, by_pk, changes) -> PublicIncident:
         started_at=incident.detected_at,
         monitoring_at=incident.mitigated_at,
         resolved_at=resolved_at,
-        estimated_resolution_at=(incident.estimated_resolution_at if incident.is_active else None),
+        # An estimate that has passed is not shown (the page is rebuilt when it passes).
+        estimated_resolution_at=(
+            incident.estimated_resolution_at
+            if incident.is_active
+            and incident.estimated_resolution_at
+            and incident.estimated_resolution_at > timezone.now()
+            else None
+        ),
         updates=records,
         components=[by_pk[c.pk] for c in incident.components.all() if c.pk in by_pk],
     )

@@ -309,9 +309,21 @@ def forget() -> None:
 def _rebuild_timer(timer, now) -> None:
     rebuild()
     # The page changes with the clock too (today's bar, the day rolling over, the past
-    # incidents of the last 15 days): rebuilt at the next full hour of its zone at the
-    # latest, even when nothing happens.
-    timers.schedule(HOURLY_TIMER, TIMER_OBJECT, _next_hour(timezone.now()))
+    # incidents of the last 15 days, an estimated resolution passing): rebuilt at the next
+    # full hour of its zone, or when the next estimate passes, even when nothing happens.
+    now = timezone.now()
+    estimate = (
+        public.public_incidents()
+        .active()
+        .filter(estimated_resolution_at__gt=now)
+        .order_by("estimated_resolution_at")
+        .values_list("estimated_resolution_at", flat=True)
+        .first()
+    )
+    due = _next_hour(now)
+    if estimate is not None:
+        due = min(due, estimate + timedelta(seconds=1))
+    timers.schedule(HOURLY_TIMER, TIMER_OBJECT, due)
 
 
 def _next_hour(now: datetime) -> datetime:

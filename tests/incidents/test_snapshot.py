@@ -186,3 +186,25 @@ def test_the_rebuild_command_publishes_a_new_snapshot(responder, components):
     assert snapshot.current().generation > first
     assert f"Status page snapshot {snapshot.current().generation} published" in out.getvalue()
     assert summary()["status"]["indicator"] == "critical"
+
+
+def test_an_estimate_is_shown_until_it_passes_and_the_page_is_rebuilt_then(declare, responder):
+    from incidents.models import Incident
+
+    incident = declare(severity="P2", severity_reason="")
+    estimate = timezone.now() + timedelta(minutes=2)
+    services.incident_set_publicity(
+        actor=responder, incident=incident, is_public=True, estimated_resolution_at=estimate
+    )
+    timers.sweep()
+    page = Client().get("/status/").content.decode()
+    assert "Estimated resolution" in page
+    hourly = Timer.objects.get(kind=snapshot.HOURLY_TIMER, state="pending")
+    expected = min(snapshot._next_hour(timezone.now()), estimate + timedelta(seconds=1))
+    assert abs((hourly.due_at - expected).total_seconds()) < 5
+    Incident.objects.filter(pk=incident.pk).update(
+        estimated_resolution_at=timezone.now() - timedelta(seconds=1)
+    )
+    snapshot.rebuild()
+    snapshot._memory.checked = 0.0
+    assert "Estimated resolution" not in Client().get("/status/").content.decode()
