@@ -39,3 +39,11 @@ def when(value):
         local.strftime("%Y-%m-%d %H:%M:%S %Z"),
         local.strftime("%b %-d, %H:%M %Z"),
     )
+
+
+@register.filter(name="markdown")
+def markdown_filter(value: str | None):
+    """{{ text|markdown }}: the portal's safe Markdown (portal/markdown.py)."""
+    from portal.markdown import render
+
+    return render(value)
