@@ -334,3 +334,8 @@ STATUS_PAGE_MAX_AGE = min(max(env.int("STATUS_PAGE_MAX_AGE", default=10), 0), 30
 # Requests the snapshot cannot answer (old incidents, old history pages) read the database;
 # each client address may make this many a minute (per web process).
 STATUS_PAGE_RATE_LIMIT = max(env.int("STATUS_PAGE_RATE_LIMIT", default=60), 1)
+
+# Business days (post-mortem meetings are due within 5 of resolution): weekends and this
+# country's public holidays (ISO 3166 code, optional subdivision) are skipped, in TIME_ZONE.
+BUSINESS_DAYS_COUNTRY = env.str("BUSINESS_DAYS_COUNTRY", default="US")
+BUSINESS_DAYS_SUBDIVISION = env.str("BUSINESS_DAYS_SUBDIVISION", default="")
