@@ -50,6 +50,10 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "waive_item": ("waive checklist items", frozenset({R})),
     "mark_key": ("mark key events", frozenset({R})),
     "set_component_status": ("change a component's status", frozenset({R, S})),
+    "mark_significant": (
+        "mark this incident significant (it then needs a post-mortem)",
+        frozenset({C, M}),
+    ),
     "set_publicity": ("decide what the status page shows of this incident", frozenset({R})),
     "schedule_maintenance": ("schedule maintenance windows", frozenset({R})),
     "move_maintenance": ("move maintenance windows along", frozenset({R, S})),

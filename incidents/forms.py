@@ -554,3 +554,8 @@ class MaintenanceForm(forms.Form):
             if error:
                 self.add_error(field, error)
         return cleaned
+
+
+class SignificantForm(forms.Form):
+    significant = forms.BooleanField(required=False, label="Significant: needs a post-mortem")
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 1}), label="Why")

@@ -32,6 +32,7 @@ KINDS: dict[str, str] = {
     "key_event": "Key event",
     "component_status": "Component status",
     "public_page": "Status page",
+    "significant": "Significance",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -265,6 +266,12 @@ def public_page(incident: Incident, actor, *, action: str, changes=None, at=None
     return _event(incident, "public_page", actor, params, at=at)
 
 
+def significant(incident: Incident, actor, *, significant: bool, reason: str, at=None):
+    """A P3 marked significant (it needs a post-mortem), or no longer."""
+    params = {"significant": significant, "reason": reason}
+    return _event(incident, "significant", actor, params, at=at)
+
+
 PUBLIC_FIELD_LABELS = {
     "is_public": "shown",
     "public_title": "public title",
@@ -389,6 +396,10 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "significant":
+            if p.get("significant"):
+                return f"{who} marked the incident significant: {p.get('reason')}"
+            return f"{who} marked the incident not significant: {p.get('reason')}"
         case "public_page":
             verb = {
                 "published": "published the incident on the status page",

@@ -42,6 +42,7 @@ urlpatterns += [
         name="waive_item",
     ),
     path("<incident_ref:reference>/public/", views.set_publicity, name="set_publicity"),
+    path("<incident_ref:reference>/significant/", views.set_significant, name="set_significant"),
     path(
         "<incident_ref:reference>/components/<slug:component_id>/status/",
         views.set_component_status,

@@ -99,6 +99,10 @@ class Incident(ImpactAssessment):
     followup = models.CharField(max_length=16, choices=Followup.choices, blank=True)
     followup_note = models.TextField(max_length=2000, blank=True)
     next_update_due_at = models.DateTimeField(null=True, blank=True)
+    # A P3 the Incident Commander or a Manager marked significant: it needs a post-mortem
+    # (spec "after all P1/P2 incidents and significant P3 incidents").
+    significant = models.BooleanField(default=False)
+    significant_reason = models.TextField(max_length=2000, blank=True)
 
     # What the public status page shows (DESIGN.md decision 5): its own fields, written for
     # customers; the internal title, notes and people never leave the portal. Changed only

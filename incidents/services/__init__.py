@@ -27,7 +27,7 @@ from .command import (
 )
 from .components import component_set_status
 from .declare import incident_declare
-from .edit import incident_update
+from .edit import incident_set_significant, incident_update
 from .maintenance import maintenance_complete, maintenance_schedule, maintenance_verify
 from .publicity import incident_set_publicity
 from .status_change import ResolutionNotice, incident_change_status
@@ -53,6 +53,7 @@ __all__ = [
     "incident_change_status",
     "incident_declare",
     "incident_set_publicity",
+    "incident_set_significant",
     "maintenance_complete",
     "maintenance_schedule",
     "maintenance_verify",

@@ -13,7 +13,7 @@ from portal.errors import ApplicationError
 from .. import authority, timeline
 from ..models import Component, Incident
 from . import escalation_triggers, publicity, update_reminders
-from .base import EDITABLE_FIELDS, display, lock, save, validate
+from .base import EDITABLE_FIELDS, display, lock, save, touch, validate
 from .declare import check_classification
 from .triage import RESPONSE_TIMER
 
@@ -109,4 +109,43 @@ def incident_update(
     shown = component_change or "type" in changed or severity_changed
     if incident.is_public and not published and shown:
         hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="edit", at=now)
+    return incident
+
+
+SIGNIFICANT_SEVERITY = "P3"
+
+
+@transaction.atomic
+def incident_set_significant(
+    *, actor, incident: Incident, significant: bool, reason: str, now: datetime | None = None
+) -> Incident:
+    """The Incident Commander or a Manager marks a P3 significant (it then needs a
+    post-mortem), or takes that back; either way with a reason, on the timeline. P1 and P2
+    always need one and P4 never does, so only a P3 is marked."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why.", field="reason")
+    if len(reason) > 2000:
+        raise ApplicationError(f"At most 2000 characters (it has {len(reason)}).", field="reason")
+    incident = lock(incident)
+    authority.require("mark_significant", actor, incident)
+    if incident.severity != SIGNIFICANT_SEVERITY:
+        raise ApplicationError(
+            f"Only a P3 incident is marked significant: a {incident.severity} "
+            f"{'always needs' if incident.severity in ('P1', 'P2') else 'never needs'} a "
+            "post-mortem."
+        )
+    if incident.status == "false_alarm":
+        raise ApplicationError("A false alarm needs no post-mortem.")
+    if bool(significant) == incident.significant:
+        raise ApplicationError(
+            "It is already marked significant." if significant else "It is not marked significant."
+        )
+    fields = {"significant": bool(significant), "significant_reason": reason if significant else ""}
+    Incident.objects.filter(pk=incident.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(incident, name, value)
+    timeline.significant(incident, actor, significant=bool(significant), reason=reason, at=now)
+    touch(incident)
     return incident

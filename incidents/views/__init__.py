@@ -10,6 +10,7 @@ from .command import (
     release_role,
     set_component_status,
     set_publicity,
+    set_significant,
     tick_item,
     waive_item,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "release_role",
     "set_component_status",
     "set_publicity",
+    "set_significant",
     "suggest_severity",
     "tick_item",
     "waive_item",

@@ -23,6 +23,7 @@ from ..forms import (
     PublicityForm,
     RoleAssignForm,
     RoleReleaseForm,
+    SignificantForm,
     StatusChangeForm,
     StatusUpdateForm,
     WaiveForm,
@@ -65,6 +66,7 @@ _KEPT_FORMS = {
     NoteForm: ("note_form", None),
     RoleAssignForm: ("role_form", "role"),
     PublicityForm: ("publicity_form", None),
+    SignificantForm: ("significant_form", None),
 }
 
 
@@ -266,6 +268,24 @@ def set_component_status(request, reference: str, component_id: str):
             actor=request.user, component=component, status=d["status"], incident=incident
         ),
         f"{component.name} status changed.",
+    )
+
+
+@require_POST
+@permission_required(WORK, raise_exception=True)
+def set_significant(request, reference: str):
+    incident = selectors.incident_by_reference(reference)
+    return _run(
+        request,
+        reference,
+        SignificantForm(request.POST),
+        lambda d: services.incident_set_significant(
+            actor=request.user,
+            incident=incident,
+            significant=d["significant"],
+            reason=d["reason"],
+        ),
+        "Significance recorded.",
     )
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
 
-from .. import exports, selectors, services, war_room
+from .. import authority, exports, selectors, services, war_room
 from ..forms import (
     DeclareForm,
     EditForm,
@@ -22,6 +22,7 @@ from ..forms import (
     IncidentFilterForm,
     NoteForm,
     PublicityForm,
+    SignificantForm,
     StatusChangeForm,
     StatusUpdateForm,
 )
@@ -215,6 +216,14 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "status_form": StatusChangeForm(initial={"from_status": incident.status}),
         "note_form": NoteForm(),
         "update_form": update_form,
+        "significant_form": extra.get("significant_form")
+        or SignificantForm(initial={"significant": not incident.significant}),
+        "may_mark_significant": authority.allows(
+            "mark_significant",
+            request.user,
+            incident,
+            commander=next((r.holder for r in room.roles if r.role == "commander"), None),
+        ),
         "publicity_form": extra.get("publicity_form")
         or PublicityForm(initial=_publicity(incident)),
         "public": {
