@@ -20,8 +20,10 @@ class SeverityLevel:
     channels: tuple[str, ...]  # how a page for this severity reaches the on-call person
     update_cadence: timedelta | None  # None: at start, significant developments and resolution
     css: str  # Bootstrap contextual colour
-    # Spec "Post-Mortem Process": a blameless post-mortem after all P1/P2 incidents.
+    # Spec "Post-Mortem Process": a blameless post-mortem after all P1/P2 incidents and
+    # significant P3 incidents (marked by the Incident Commander or a Manager).
     postmortem_required: bool = False
+    postmortem_if_significant: bool = False
 
     @property
     def choice_label(self) -> str:
@@ -103,6 +105,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
             channels=(Channel.EMAIL, Channel.SLACK),
             update_cadence=None,
             css="info",
+            postmortem_if_significant=True,
         ),
         SeverityLevel(
             code="P4",

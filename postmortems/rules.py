@@ -5,18 +5,17 @@ from dataclasses import dataclass
 
 from django.db import models
 
-# "A blameless post-mortem is conducted after all P1/P2 incidents and significant P3
-# incidents."
-REQUIRED_SEVERITIES = frozenset({"P1", "P2"})
-REQUIRED_WHEN_SIGNIFICANT = frozenset({"P3"})
+from incidents.severity import SEVERITIES
+
 # "Schedule meeting within 5 business days" (of resolution).
 MEETING_BUSINESS_DAYS = 5
 
 
 def requires_postmortem(severity: str, *, significant: bool = False) -> bool:
-    return severity in REQUIRED_SEVERITIES or (
-        significant and severity in REQUIRED_WHEN_SIGNIFICANT
-    )
+    """Spec: after all P1/P2 incidents and significant P3 incidents (the severity table,
+    incidents/severity.py, says which is which)."""
+    level = SEVERITIES[severity]
+    return level.postmortem_required or (significant and level.postmortem_if_significant)
 
 
 class Category(models.TextChoices):

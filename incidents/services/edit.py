@@ -112,9 +112,6 @@ def incident_update(
     return incident
 
 
-SIGNIFICANT_SEVERITY = "P3"
-
-
 @transaction.atomic
 def incident_set_significant(
     *, actor, incident: Incident, significant: bool, reason: str, now: datetime | None = None
@@ -130,11 +127,11 @@ def incident_set_significant(
         raise ApplicationError(f"At most 2000 characters (it has {len(reason)}).", field="reason")
     incident = lock(incident)
     authority.require("mark_significant", actor, incident)
-    if incident.severity != SIGNIFICANT_SEVERITY:
+    level = incident.severity_level
+    if not level.postmortem_if_significant:
         raise ApplicationError(
             f"Only a P3 incident is marked significant: a {incident.severity} "
-            f"{'always needs' if incident.severity in ('P1', 'P2') else 'never needs'} a "
-            "post-mortem."
+            f"{'always needs' if level.postmortem_required else 'never needs'} a post-mortem."
         )
     if incident.status == "false_alarm":
         raise ApplicationError("A false alarm needs no post-mortem.")

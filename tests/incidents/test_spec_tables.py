@@ -175,6 +175,8 @@ def test_severity_postmortem_required_for_p1_and_p2():
     assert {code: level.postmortem_required for code, level in SEVERITIES.items()} == (
         SPEC_POSTMORTEM_REQUIRED
     )
+    # "... and significant P3 incidents".
+    assert {c for c, level in SEVERITIES.items() if level.postmortem_if_significant} == {"P3"}
 
 
 def test_severity_choices_show_code_and_spec_label():

@@ -15,6 +15,7 @@ from postmortems import rules
         ("P3", True, True),
         ("P4", False, False),
         ("P4", True, False),  # only P3 incidents are "significant P3 incidents"
+        ("P1", True, True),
     ],
 )
 def test_which_incidents_require_a_postmortem(severity, significant, required):
