@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,14 +41,28 @@ def register(kind: str) -> Callable[[Handler], Handler]:
     return decorator
 
 
+SCHEDULE_ATTEMPTS = 5
+
+
 def schedule(kind: str, object_id: int, due_at: datetime) -> Timer:
-    """Create the pending timer of this kind for this object, or move it to due_at."""
+    """Create the pending timer of this kind for this object, or move it to due_at.
+
+    Safe when two transactions schedule the same timer at once (nothing else serialises
+    them when no row of the object is locked): the second's insert meets the first's pending
+    row in the unique index, and it moves that row instead."""
     if kind not in _handlers:
         raise KeyError(f"no timer handler registered for {kind!r}")
-    updated = Timer.objects.filter(kind=kind, object_id=object_id, state=Timer.State.PENDING)
-    if updated.update(due_at=due_at, attempts=0, last_error=""):
-        return Timer.objects.get(kind=kind, object_id=object_id, state=Timer.State.PENDING)
-    return Timer.objects.create(kind=kind, object_id=object_id, due_at=due_at)
+    pending = Timer.objects.filter(kind=kind, object_id=object_id, state=Timer.State.PENDING)
+    for attempt in range(SCHEDULE_ATTEMPTS):
+        if pending.update(due_at=due_at, attempts=0, last_error=""):
+            return pending.get()
+        try:
+            with transaction.atomic():
+                return Timer.objects.create(kind=kind, object_id=object_id, due_at=due_at)
+        except IntegrityError:
+            if attempt == SCHEDULE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def cancel(kind: str, object_id: int) -> int:

@@ -75,6 +75,15 @@ def touch(incident: Incident) -> None:
     Incident.objects.filter(pk=incident.pk).touch()
 
 
+def save_unversioned(incident: Incident, **fields: Any) -> None:
+    """Write fields that are not on the edit form (what the status page shows, the
+    significant mark) on a locked incident: live pages refresh, open edit forms stay valid."""
+    fields["changed_at"] = timezone.now()
+    Incident.objects.filter(pk=incident.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(incident, name, value)
+
+
 def save(incident: Incident, **fields: Any) -> None:
     """Write fields and bump the version, refusing if another save slipped in meanwhile (on
     SQLite there are no row locks, so the version check is the guard)."""

@@ -13,7 +13,7 @@ from portal.errors import ApplicationError
 from .. import authority, timeline
 from ..models import Component, Incident
 from . import escalation_triggers, publicity, update_reminders
-from .base import EDITABLE_FIELDS, display, lock, save, touch, validate
+from .base import EDITABLE_FIELDS, display, lock, save, save_unversioned, validate
 from .declare import check_classification
 from .triage import RESPONSE_TIMER
 
@@ -140,9 +140,6 @@ def incident_set_significant(
             "It is already marked significant." if significant else "It is not marked significant."
         )
     fields = {"significant": bool(significant), "significant_reason": reason if significant else ""}
-    Incident.objects.filter(pk=incident.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(incident, name, value)
+    save_unversioned(incident, **fields)
     timeline.significant(incident, actor, significant=bool(significant), reason=reason, at=now)
-    touch(incident)
     return incident

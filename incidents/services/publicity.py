@@ -15,18 +15,14 @@ from portal.errors import ApplicationError
 from .. import authority, bounds, timeline
 from ..models import Incident, PublicImpact
 from ..statuspage import rules
-from .base import lock, touch
+from .base import lock, save_unversioned
 
 CAUSE = "publicity"
 TITLE_MAX = 200
 
 
 def _write(incident: Incident, now: datetime, **fields) -> None:
-    fields["public_updated_at"] = now
-    Incident.objects.filter(pk=incident.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(incident, name, value)
-    touch(incident)
+    save_unversioned(incident, public_updated_at=now, **fields)
 
 
 def refuse_unless_publishable(incident: Incident) -> None:

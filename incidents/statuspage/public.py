@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -291,14 +290,8 @@ def state(now: datetime | None = None) -> PublicState:
     stamps = [now - timedelta(days=3650)]
     stamps += [c.updated_at for c in by_pk.values()]
     stamps += [i.updated_at for i in recent] + [m.updated_at for m in windows]
-    page = Page(
-        id=settings.STATUS_PAGE_ID,
-        name=settings.STATUS_PAGE_NAME,
-        url=settings.STATUS_PAGE_URL,
-        time_zone=settings.STATUS_PAGE_TIME_ZONE,
-        updated_at=max(stamps),
-    )
-    return PublicState(page, top, recent, list(windows), indicator, now, first, last)
+    page = Page.configured(updated_at=max(stamps))
+    return PublicState(page, top, recent, list(windows), indicator, now, first, last, by_pk)
 
 
 def one_incident(public_id: str, by_pk=None) -> PublicIncident | None:

@@ -38,6 +38,17 @@ class Page:
     time_zone: str
     updated_at: datetime
 
+    @classmethod
+    def configured(cls, updated_at: datetime) -> Page:
+        """The page as the settings describe it (STATUS_PAGE_*)."""
+        return cls(
+            id=settings.STATUS_PAGE_ID,
+            name=settings.STATUS_PAGE_NAME,
+            url=settings.STATUS_PAGE_URL,
+            time_zone=settings.STATUS_PAGE_TIME_ZONE,
+            updated_at=updated_at,
+        )
+
 
 @dataclass
 class PublicComponent:
@@ -163,6 +174,8 @@ class PublicState:
     generated_at: datetime
     first_day: date
     last_day: date
+    # The components' records by database id, for pages built from the same read (history).
+    components_by_pk: dict[int, PublicComponent] = field(default_factory=dict, repr=False)
 
     @property
     def flat_components(self) -> list[PublicComponent]:

@@ -169,7 +169,7 @@ def _live(request, key: str, snap) -> HttpResponse | None:
 def _read_live(request, match, snap) -> HttpResponse | None:
     now = timezone.now()
     try:
-        state_page = _page(now)
+        state_page = public.Page.configured(now)
         if match:
             kind, public_id = match.groups()
             item = (
@@ -195,16 +195,6 @@ def _read_live(request, match, snap) -> HttpResponse | None:
     )
     _headers(response, None, cache=True)
     return response
-
-
-def _page(now):
-    return public.Page(
-        id=settings.STATUS_PAGE_ID,
-        name=settings.STATUS_PAGE_NAME,
-        url=settings.STATUS_PAGE_URL,
-        time_zone=settings.STATUS_PAGE_TIME_ZONE,
-        updated_at=now,
-    )
 
 
 def _page_number(request) -> int | None:

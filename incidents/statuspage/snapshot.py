@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -149,9 +149,8 @@ def build(now: datetime | None = None) -> dict:
         pages[item.path] = [HTML, render_incident(item, page, now)]
     today = now.astimezone(public.zone()).date()
     count = public.history_page_count(today)
-    _, by_pk = public._components()
     for number in range(1, min(count, public.SNAPSHOT_HISTORY_PAGES) + 1):
-        months = public.history(number, today, by_pk)
+        months = public.history(number, today, state.components_by_pk)
         key = "/status/history/" if number == 1 else f"/status/history/?page={number}"
         pages[key] = [HTML, render_history(number, count, months, page, now)]
     for path, document in api.documents(state).items():
@@ -345,17 +344,9 @@ INCIDENT_CAUSES = frozenset({"status", "status_update", "edit"})
 
 
 def mark_dirty_now() -> None:
-    """Inside a transaction: the snapshot is dirty. Two transactions marking it at once
-    both succeed (the second joins the first's pending timer, or makes a new one once that
-    has fired)."""
-    for attempt in range(5):
-        try:
-            with transaction.atomic():
-                timers.schedule(REBUILD_TIMER, TIMER_OBJECT, timezone.now())
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise
+    """Inside a transaction: the snapshot is dirty (two transactions marking it at once both
+    succeed: timers.schedule joins the other's pending timer)."""
+    timers.schedule(REBUILD_TIMER, TIMER_OBJECT, timezone.now())
     transaction.on_commit(rebuild_due, robust=True)
 
 

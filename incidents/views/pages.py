@@ -231,6 +231,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
             "impact": status_rules.public_impact(incident),
             "sensitive": status_rules.is_sensitive(incident),
             "auto": incident.severity in status_rules.AUTO_PUBLIC_SEVERITIES,
+            "may_publish": incident.status not in status_rules.NEVER_PUBLIC_STATUSES,
         },
         # Built once, not reversed per timeline event.
         "events_url": reverse("incidents:detail", args=[incident.reference]) + "events/",
