@@ -25,6 +25,7 @@ var:
 setup: $(STAMP) var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_postmortems
 
 run: setup
 	$(PY) manage.py serve

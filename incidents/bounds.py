@@ -103,3 +103,25 @@ def maintenance_error(starts_at: datetime, ends_at: datetime, now: datetime) -> 
     if ends_at - starts_at > MAINTENANCE_LONGEST:
         return "ends_at", f"A window lasts at most {_days(MAINTENANCE_LONGEST)}."
     return "", ""
+
+
+# Post-mortems: the meeting and the timeline's own entries lie near the incident; an action
+# item is due within two years (further is a roadmap, not an action item).
+POSTMORTEM_WINDOW = timedelta(days=366)
+ACTION_ITEM_HORIZON = timedelta(days=731)
+
+
+def postmortem_time_error(at: datetime, detected_at: datetime, what: str) -> str:
+    if not detected_at - POSTMORTEM_WINDOW <= at <= detected_at + POSTMORTEM_WINDOW:
+        return f"{what} must be within {_days(POSTMORTEM_WINDOW)} of the incident's detection."
+    return ""
+
+
+def action_item_due_error(due_on: date, today: date, *, creating: bool) -> str:
+    if creating and due_on < today:
+        return "The due date cannot be in the past."
+    if due_on > today + ACTION_ITEM_HORIZON:
+        return f"Choose a due date within {_days(ACTION_ITEM_HORIZON)}; split larger work."
+    if due_on < FILTER_EARLIEST:
+        return f"Choose a due date after {FILTER_EARLIEST.isoformat()}."
+    return ""

@@ -29,7 +29,7 @@ HEADER = [
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _safe(value: str) -> str:
+def csv_safe(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
@@ -45,7 +45,7 @@ def _minutes(value: timedelta | None) -> str:
 
 def _commander(incident: Incident) -> str:
     user = prefetched_commander(incident)
-    return _safe(display_name(user)) if user else ""
+    return csv_safe(display_name(user)) if user else ""
 
 
 class _Echo:
@@ -62,7 +62,7 @@ def incident_rows(incidents) -> Iterator[str]:
         yield writer.writerow(
             [
                 incident.reference,
-                _safe(incident.title),
+                csv_safe(incident.title),
                 incident.severity,
                 incident.status,
                 incident.type,
@@ -70,7 +70,7 @@ def incident_rows(incidents) -> Iterator[str]:
                 _iso(incident.declared_at),
                 _iso(incident.acknowledged_at),
                 _iso(incident.resolved_at),
-                _safe("; ".join(c.name for c in incident.components.all())),
+                csv_safe("; ".join(c.name for c in incident.components.all())),
                 _commander(incident),
                 _minutes(incident.time_to_acknowledge),
                 _minutes(incident.time_to_mitigate),

@@ -33,6 +33,7 @@ KINDS: dict[str, str] = {
     "component_status": "Component status",
     "public_page": "Status page",
     "significant": "Significance",
+    "postmortem": "Post-mortem",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -272,6 +273,11 @@ def significant(incident: Incident, actor, *, significant: bool, reason: str, at
     return _event(incident, "significant", actor, params, at=at)
 
 
+def postmortem(incident: Incident, actor, *, action: str, revision: int = 0, at=None):
+    """The incident's post-mortem was started, sent to review, published or waived."""
+    return _event(incident, "postmortem", actor, {"action": action, "revision": revision}, at=at)
+
+
 PUBLIC_FIELD_LABELS = {
     "is_public": "shown",
     "public_title": "public title",
@@ -396,6 +402,14 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "postmortem":
+            what = {
+                "started": "The post-mortem was started (draft).",
+                "review": f"{who} sent the post-mortem to review.",
+                "published": f"{who} published revision {p.get('revision')} of the post-mortem.",
+                "waived": f"{who} waived the post-mortem review before closing.",
+            }
+            return what.get(p.get("action"), "The post-mortem changed.")
         case "significant":
             if p.get("significant"):
                 return f"{who} marked the incident significant: {p.get('reason')}"

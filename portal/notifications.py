@@ -69,6 +69,14 @@ REASONS: dict[str, Reason] = {
     "response_breach": Reason("Response time breached", (Channel.PORTAL, Channel.EMAIL)),
     "role_assigned": Reason("Response role given", (Channel.PORTAL, Channel.EMAIL)),
     "page": Reason("Page", (Channel.PHONE, Channel.SMS, Channel.EMAIL), Lane.PAGE),
+    "postmortem_due_soon": Reason("Post-mortem meeting due soon", (Channel.PORTAL, Channel.EMAIL)),
+    "postmortem_overdue": Reason("Post-mortem meeting overdue", (Channel.PORTAL, Channel.EMAIL)),
+    "postmortem_shared": Reason("Post-mortem shared", (Channel.EMAIL,)),
+    "action_item_due_soon": Reason("Action item due soon", (Channel.PORTAL, Channel.EMAIL)),
+    "action_item_overdue": Reason("Action item overdue", (Channel.PORTAL, Channel.EMAIL)),
+    "action_item_followup": Reason(
+        "Action item follow-up: verify completion", (Channel.PORTAL, Channel.EMAIL)
+    ),
     "subscriber_update": Reason("Status page subscriber update", (Channel.EMAIL,), Lane.BULK),
 }
 

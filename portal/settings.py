@@ -310,6 +310,8 @@ CELERY_TIMERS_QUEUE = env.str("CELERY_TIMERS_QUEUE", default="timers")
 CELERY_PAGES_QUEUE = env.str("CELERY_PAGES_QUEUE", default="pages")
 CELERY_NOTICES_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 CELERY_BULK_QUEUE = env.str("CELERY_BULK_QUEUE", default="bulk")
+# PDF reports render on their own queue, so a long render never holds up a notification.
+CELERY_REPORTS_QUEUE = env.str("CELERY_REPORTS_QUEUE", default="reports")
 
 LOGGING = {
     "version": 1,
@@ -317,7 +319,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # The portal's own knobs.
@@ -339,3 +346,8 @@ STATUS_PAGE_RATE_LIMIT = max(env.int("STATUS_PAGE_RATE_LIMIT", default=60), 1)
 # country's public holidays (ISO 3166 code, optional subdivision) are skipped, in TIME_ZONE.
 BUSINESS_DAYS_COUNTRY = env.str("BUSINESS_DAYS_COUNTRY", default="US")
 BUSINESS_DAYS_SUBDIVISION = env.str("BUSINESS_DAYS_SUBDIVISION", default="")
+
+# PDF reports (postmortems/pdf.py): each render runs in a child process stopped after this
+# many seconds or when it needs more than this much memory.
+PDF_RENDER_TIME_LIMIT = min(max(env.float("PDF_RENDER_TIME_LIMIT", default=60.0), 1.0), 600.0)
+PDF_RENDER_MEMORY_MB = min(max(env.int("PDF_RENDER_MEMORY_MB", default=1024), 128), 8192)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
+    path("postmortems/", include("postmortems.urls")),
     path("status/", include("incidents.statuspage.urls")),
     # Public, at the site root where Statuspage clients and feed readers expect them.
     path("history.atom", status_views.public, name="status_atom"),

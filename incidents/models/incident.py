@@ -117,6 +117,8 @@ class Incident(ImpactAssessment):
     estimated_resolution_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     public_updated_at = models.DateTimeField(null=True, blank=True)
+    # Its post-mortem was published: Statuspage's "postmortem" incident status.
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
 
     # version: bumped by edits of the incident's own fields (stale-form refusal).
     # changed_at: bumped by every change, notes and ticks included (what live pages poll).

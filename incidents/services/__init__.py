@@ -29,7 +29,7 @@ from .components import component_set_status
 from .declare import incident_declare
 from .edit import incident_set_significant, incident_update
 from .maintenance import maintenance_complete, maintenance_schedule, maintenance_verify
-from .publicity import incident_set_publicity
+from .publicity import incident_record_postmortem, incident_set_publicity
 from .status_change import ResolutionNotice, incident_change_status
 from .triage import (
     RESPONSE_TIMER,
@@ -52,6 +52,7 @@ __all__ = [
     "incident_add_note",
     "incident_change_status",
     "incident_declare",
+    "incident_record_postmortem",
     "incident_set_publicity",
     "incident_set_significant",
     "maintenance_complete",

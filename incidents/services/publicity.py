@@ -15,7 +15,7 @@ from portal.errors import ApplicationError
 from .. import authority, bounds, timeline
 from ..models import Incident, PublicImpact
 from ..statuspage import rules
-from .base import lock, save_unversioned
+from .base import lock, save_unversioned, touch
 
 CAUSE = "publicity"
 TITLE_MAX = 200
@@ -143,3 +143,22 @@ def publish_with_update(incident: Incident, actor, *, now: datetime) -> None:
         fields.update(publish(incident, now=now))
         timeline.public_page(incident, actor, action="published", at=now)
     _write(incident, now, **fields)
+
+
+def incident_record_postmortem(
+    *, actor, incident: Incident, action: str, revision: int = 0, now: datetime | None = None
+) -> None:
+    """The post-mortem's milestones on the incident's timeline (called by the post-mortem
+    services, inside their transaction); publishing one sets Statuspage's "postmortem"
+    status of the public incident."""
+    now = now or timezone.now()
+    incident = lock(incident)
+    timeline.postmortem(incident, actor, action=action, revision=revision, at=now)
+    if action == "published" and incident.postmortem_published_at is None:
+        fields = {"postmortem_published_at": now}
+        if incident.is_public:
+            fields["public_updated_at"] = now
+        save_unversioned(incident, **fields)
+        hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="postmortem", at=now)
+    else:
+        touch(incident)

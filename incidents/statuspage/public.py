@@ -146,14 +146,14 @@ def _incident_record(incident: Incident, by_pk, changes) -> PublicIncident:
     published = incident.published_at or incident.declared_at
     stamps = [published, incident.public_updated_at, *(u.created_at for u in records)]
     resolved_at = incident.resolved_at if incident.status in rules.PUBLIC_STATUS else None
-    if rules.PUBLIC_STATUS.get(incident.status) == "resolved":
+    if rules.public_status(incident) in rules.RESOLVED_PUBLIC_STATUSES:
         stamps.append(resolved_at)
     else:
         resolved_at = None
     return PublicIncident(
         id=incident.public_id,
         name=rules.publishable(rules.public_title(incident)),
-        status=rules.PUBLIC_STATUS.get(incident.status, "investigating"),
+        status=rules.public_status(incident),
         impact=rules.public_impact(incident),
         created_at=published,
         updated_at=max(s for s in stamps if s is not None),

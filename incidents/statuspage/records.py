@@ -161,7 +161,7 @@ class PublicIncident:
     def is_open(self) -> bool:
         if self.maintenance:
             return self.status != MaintenanceStatus.COMPLETED
-        return self.status != "resolved"
+        return self.status not in rules.RESOLVED_PUBLIC_STATUSES
 
 
 @dataclass

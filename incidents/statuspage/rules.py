@@ -40,7 +40,19 @@ PUBLIC_STATUS_LABELS = {
     "identified": "Identified",
     "monitoring": "Monitoring",
     "resolved": "Resolved",
+    "postmortem": "Post-mortem published",
 }
+RESOLVED_PUBLIC_STATUSES = frozenset({"resolved", "postmortem"})
+
+
+def public_status(incident) -> str:
+    """Statuspage's status of an incident: its own four, and "postmortem" once a resolved
+    incident's post-mortem is published."""
+    status = PUBLIC_STATUS.get(incident.status, "investigating")
+    if status == "resolved" and incident.postmortem_published_at:
+        return "postmortem"
+    return status
+
 
 # The public title until a person writes one: a neutral wording of the type, never the
 # internal title.

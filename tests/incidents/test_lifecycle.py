@@ -21,7 +21,12 @@ RESOLUTION = services.ResolutionNotice(confirmed=True, explanation="A bad deploy
 def move(incident, actor, to, note="because", **kw):
     if to == S.RESOLVED:
         kw.setdefault("resolution", RESOLUTION)
-    return services.incident_change_status(actor=actor, incident=incident, to=to, note=note, **kw)
+    moved = services.incident_change_status(actor=actor, incident=incident, to=to, note=note, **kw)
+    if to == S.RESOLVED:
+        # Resolving starts the post-mortem (P1/P2); these tests are about the incident, so it
+        # goes straight to review, which is what closing the incident later waits for.
+        postmortem_to_review(moved, actor)
+    return moved
 
 
 def tick_verification(incident, actor):
@@ -29,6 +34,28 @@ def tick_verification(incident, actor):
         checklist__incident=incident, is_verification=True
     ):
         services.checklist_item_set(actor=actor, item=item, done=True)
+
+
+def postmortem_to_review(incident, actor):
+    """Send the incident's draft post-mortem, if it has one, to review: its summary and root
+    causes written, by its owner (or a Manager)."""
+    from postmortems import services as pm_services
+    from postmortems.forms import PostMortemForm
+    from postmortems.models import PostMortem
+
+    postmortem = PostMortem.objects.filter(incident=incident, status="draft").first()
+    if postmortem is None:
+        return
+    data = PostMortemForm.initial_from(postmortem)
+    draft = pm_services.Draft(
+        sections={"summary": "What happened.", "root_cause": "Why it happened."},
+        participant_ids=data["participants"],
+    )
+    pm_services.postmortem_update(
+        actor=actor, postmortem=postmortem, draft=draft, expected_version=postmortem.version
+    )
+    owner = postmortem.owner if postmortem.owner.is_active else actor
+    pm_services.postmortem_submit(actor=owner, postmortem=postmortem)
 
 
 def bring_to(incident, actor, status):
@@ -79,9 +106,12 @@ def test_every_transition_allowed_or_refused(declare, responder, start, target):
         assert incident.status == target
         changed = incident.events.filter(kind="status_changed").latest("id")
         assert changed.params["to"] == target
-        # Resolving also posts the final update, after the status change.
+        # Resolving also posts the final update, after the status change, and starts the
+        # post-mortem (which the helper sends to review).
         after = incident.events.filter(id__gt=changed.id).values_list("kind", flat=True)
-        assert list(after) == (["status_update"] if target == S.RESOLVED else [])
+        assert list(after) == (
+            ["status_update", "postmortem", "postmortem"] if target == S.RESOLVED else []
+        )
     else:
         with pytest.raises(ApplicationError, match="cannot move to"):
             move(incident, responder, target, **kwargs)
@@ -184,7 +214,12 @@ def test_reopen_and_milestones_stamped_once(declare, responder):
     incident.refresh_from_db()
     first_resolution = incident.resolved_at
     assert incident.next_update_due_at is None
-    assert not Timer.objects.filter(object_id=incident.pk, state="pending").exists()
+    # (The post-mortem's own timers are about the post-mortem, not the incident.)
+    assert not (
+        Timer.objects.filter(object_id=incident.pk, state="pending")
+        .exclude(kind__startswith="postmortem")
+        .exists()
+    )
     assert first_resolution is not None
     move(incident, responder, S.INVESTIGATING, note="It came back")
     incident.refresh_from_db()

@@ -156,7 +156,7 @@ def test_resolving_posts_the_final_update_public_when_updates_were_public(
     assert "Rolled back; stable" not in public_text and "What occurred" in public_text
     assert final.user_action == "Retry failed payments."
     assert final.prevention == "Pool limits are load-tested before deploys."
-    event = public.events.latest("id")
+    event = public.events.exclude(kind="postmortem").latest("id")
     assert event.kind == "status_update" and event.visibility == "public"
     assert "What occurred: A bad deploy" in event.text and "User action needed" in event.text
     other = internal.status_updates.get()

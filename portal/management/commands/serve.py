@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 "--queues=" + ",".join([
                     settings.CELERY_PAGES_QUEUE, settings.CELERY_TIMERS_QUEUE,
                     celery_app.conf.task_default_queue, settings.CELERY_BULK_QUEUE,
+                    settings.CELERY_REPORTS_QUEUE,
                 ]),
                 "--concurrency=2",
                 "--hostname=worker@%h",

@@ -1,0 +1,140 @@
+"""Read queries for the post-mortem pages (DESIGN.md: views call a selector, then render)."""
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, F, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from .models import (
+    OPEN_STATUSES,
+    ActionItem,
+    ActionItemChange,
+    PdfReport,
+    PostMortem,
+    Revision,
+    Status,
+)
+
+SEARCH_MAX = 200
+
+
+def postmortem_for(reference: str) -> PostMortem:
+    postmortem = (
+        PostMortem.objects.select_related(
+            "incident", "owner__profile", "published_by__profile", "waived_by__profile"
+        )
+        .filter(incident__reference=reference)
+        .first()
+    )
+    if postmortem is None:
+        raise Http404("No post-mortem for that incident.")
+    return postmortem
+
+
+def postmortem_list(*, status: str = "", query: str = "", mine_of=None) -> QuerySet:
+    """Post-mortems, newest first. query searches the published revisions (the knowledge
+    base: what was published, not drafts in progress)."""
+    items = PostMortem.objects.select_related("incident", "owner__profile").annotate(
+        open_items=Count("action_items", filter=Q(action_items__status__in=OPEN_STATUSES)),
+        all_items=Count("action_items"),
+    )
+    if status == "overdue":
+        items = items.filter(status=Status.DRAFT, meeting_at=None, due_at__lt=timezone.now())
+    elif status in Status.values:
+        items = items.filter(status=status)
+    if mine_of is not None:
+        items = items.filter(owner=mine_of)
+    query = (query or "").strip()[:SEARCH_MAX]
+    if query:
+        hits = Revision.objects.filter(
+            number=F("postmortem__published_revision"), search_text__icontains=query
+        ).values("postmortem_id")
+        items = items.filter(pk__in=Subquery(hits))
+    return items.order_by("-created_at")
+
+
+def revision(postmortem: PostMortem, number: int) -> Revision:
+    found = (
+        Revision.objects.select_related("published_by__profile")
+        .filter(postmortem=postmortem, number=number)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such revision.")
+    return found
+
+
+def reports_of(postmortem: PostMortem) -> list[PdfReport]:
+    if not postmortem.published_revision:
+        return []
+    from . import pdf
+
+    return list(
+        PdfReport.objects.filter(
+            postmortem=postmortem,
+            revision=postmortem.published_revision,
+            template_version=pdf.TEMPLATE_VERSION,
+        ).order_by("paper")
+    )
+
+
+def item_list(
+    *,
+    status: str = "",
+    owner=None,
+    category: str = "",
+    priority: int | None = None,
+    overdue: bool = False,
+    today: date | None = None,
+) -> QuerySet:
+    today = today or timezone.localdate()
+    items = ActionItem.objects.select_related("owner__profile", "postmortem__incident")
+    if status == "all":
+        pass
+    elif status:
+        items = items.filter(status=status)
+    else:
+        items = items.filter(status__in=OPEN_STATUSES)
+    if owner is not None:
+        items = items.filter(owner=owner)
+    if category:
+        items = items.filter(category=category)
+    if priority:
+        items = items.filter(priority=priority)
+    if overdue:
+        items = items.filter(status__in=OPEN_STATUSES, due_on__lt=today)
+    return items.order_by("due_on", "priority", "id")
+
+
+def weekly_review(now: datetime | None = None, *, days: int = 7) -> dict:
+    """The weekly review: overdue open items first, then what changed in the last week,
+    then what falls due in the coming one."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    since = now - timedelta(days=days)
+    related = ("owner__profile", "postmortem__incident")
+    return {
+        "since": since,
+        "overdue": list(
+            ActionItem.objects.select_related(*related)
+            .filter(status__in=OPEN_STATUSES, due_on__lt=today)
+            .order_by("due_on", "priority")
+        ),
+        "changes": list(
+            ActionItemChange.objects.select_related(
+                "actor__profile", "item__postmortem__incident", "item__owner__profile"
+            )
+            .filter(at__gte=since)
+            .order_by("-at", "-id")[:300]
+        ),
+        "due_next": list(
+            ActionItem.objects.select_related(*related)
+            .filter(
+                status__in=OPEN_STATUSES,
+                due_on__gte=today,
+                due_on__lte=today + timedelta(days=days),
+            )
+            .order_by("due_on", "priority")
+        ),
+    }
