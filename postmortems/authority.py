@@ -34,6 +34,7 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "revise": ("start a new revision of this post-mortem", frozenset({OWN, MGR})),
     "waive": ("waive the post-mortem review that closing the incident needs", frozenset({MGR})),
     "share": ("share this post-mortem", frozenset({RSP, MGR})),
+    "retry_report": ("render a report again", frozenset({RSP, MGR})),
     "add_item": ("add action items", frozenset({RSP})),
     "edit_item": ("change this action item", frozenset({RSP, ITEM, MGR})),
 }

@@ -31,22 +31,37 @@ def known_names() -> set[str]:
     return names
 
 
+class Checker:
+    """The hint for one page: the people's names compiled once, then any number of texts."""
+
+    def __init__(self, names: Iterable[str]):
+        # Names as people write them (capitalised), matched with their case: "will" and
+        # "max" in a sentence are words, "Will" and "Max" are people.
+        variants = {v for n in names for v in (n, n[:1].upper() + n[1:]) if v[:1].isupper()}
+        ordered = sorted(variants, key=len, reverse=True)
+        self.pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(n) for n in ordered) + r")\b")
+            if ordered
+            else None
+        )
+
+    @classmethod
+    def for_people(cls) -> "Checker":
+        return cls(known_names())
+
+    def hints(self, text: str) -> list[str]:
+        """The sentences of `text` that name a person and blame; at most MAX_HINTS."""
+        if not text or self.pattern is None:
+            return []
+        found = []
+        for match in SENTENCE.finditer(text):
+            sentence = match.group().strip()
+            if sentence and BLAME.search(sentence) and self.pattern.search(sentence):
+                found.append(sentence[:300])
+                if len(found) == MAX_HINTS:
+                    break
+        return found
+
+
 def hints(text: str, names: Iterable[str]) -> list[str]:
-    """The sentences of `text` that name one of `names` and blame; at most MAX_HINTS."""
-    if not text:
-        return []
-    # Names as people write them (capitalised), matched with their case: "will" and "max"
-    # in a sentence are words, "Will" and "Max" are people.
-    variants = {v for n in names for v in (n, n[:1].upper() + n[1:]) if v[:1].isupper()}
-    if not variants:
-        return []
-    ordered = sorted(variants, key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in ordered) + r")\b")
-    found = []
-    for match in SENTENCE.finditer(text):
-        sentence = match.group().strip()
-        if sentence and BLAME.search(sentence) and pattern.search(sentence):
-            found.append(sentence[:300])
-            if len(found) == MAX_HINTS:
-                break
-    return found
+    return Checker(names).hints(text)

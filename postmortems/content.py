@@ -32,7 +32,11 @@ def _teams(user) -> list[str]:
 
 def build(postmortem: PostMortem) -> dict[str, Any]:
     incident = postmortem.incident
-    participants = list(postmortem.participants.select_related("profile").order_by("username"))
+    participants = list(
+        postmortem.participants.select_related("profile")
+        .prefetch_related("teams")
+        .order_by("username")
+    )
     entries = postmortem.entries.filter(included=True).order_by("at", "id")
     items = postmortem.action_items.select_related("owner__profile").order_by(
         "priority", "due_on", "id"

@@ -2,12 +2,13 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from incidents.forms import DateAndTimeField, _zone_help
 from portal.models import Team
 
 from .models import ItemStatus, Paper
-from .rules import Category, Level
+from .rules import PRIORITY_MATRIX, Category, Level
 from .sections import (
     MAX_FACTOR_CHARS,
     MAX_FACTORS,
@@ -59,10 +60,17 @@ class PostMortemForm(forms.Form):
         help_text="Everyone who took part in the meeting, across teams.",
     )
 
-    def __init__(self, *args, whys: int = 0, **kwargs):
+    def __init__(self, *args, whys: int = 0, postmortem=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = active_people()
-        self.fields["participants"].queryset = active_people()
+        # Participants who have left since stay on the record (and on the form).
+        recorded = postmortem.participants.values("pk") if postmortem is not None else []
+        self.fields["participants"].queryset = (
+            get_user_model()
+            .objects.filter(Q(is_active=True) | Q(pk__in=recorded))
+            .select_related("profile")
+            .order_by("profile__display_name", "username")
+        )
         self.fields["meeting_at"].help_text = _zone_help("When the meeting was (or will be) held.")
         for section in SECTIONS:
             self.fields[section.name] = forms.CharField(
@@ -283,9 +291,8 @@ class ItemFilterForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "Any"), (1, "1 Immediate"), (2, "2 Planned Project"),
-                 (3, "3 Quick Win"), (4, "4 Consider Alternative")],
-    )  # fmt: skip
+        choices=[("", "Any"), *sorted((p.rank, str(p)) for p in PRIORITY_MATRIX.values())],
+    )
     overdue = forms.BooleanField(required=False, label="Overdue only")
 
     def __init__(self, *args, **kwargs):

@@ -15,6 +15,7 @@ import resource
 import select
 import signal
 import struct
+import threading
 import time
 from pathlib import PurePosixPath
 
@@ -171,6 +172,23 @@ def render(html: str, *, time_limit: float | None = None, memory_mb: int | None 
         raise RenderError("The report could not be rendered: " + data[1:].decode(errors="replace"))
     (pages,) = struct.unpack(">I", data[1:5])
     return data[5:], pages
+
+
+# Renders made inside a web request (the monthly summary: a few pages) run one at a time per
+# process and stop well inside a web server's request timeout (gunicorn's default is 30 s).
+REQUEST_TIME_LIMIT = 20.0
+_request_slot = threading.Semaphore(1)
+
+
+def render_in_request(html: str) -> tuple[bytes, int]:
+    if not _request_slot.acquire(blocking=False):
+        raise RenderError(
+            "Another report is being rendered by this server right now; try again in a moment."
+        )
+    try:
+        return render(html, time_limit=min(settings.PDF_RENDER_TIME_LIMIT, REQUEST_TIME_LIMIT))
+    finally:
+        _request_slot.release()
 
 
 def render_direct(html: str) -> tuple[bytes, int]:

@@ -1,7 +1,9 @@
 """Read queries for the post-mortem pages (DESIGN.md: views call a selector, then render)."""
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -14,6 +16,7 @@ from .models import (
     PostMortem,
     Revision,
     Status,
+    org_today,
 )
 
 SEARCH_MAX = 200
@@ -65,16 +68,16 @@ def revision(postmortem: PostMortem, number: int) -> Revision:
     return found
 
 
-def reports_of(postmortem: PostMortem) -> list[PdfReport]:
-    if not postmortem.published_revision:
+def reports_of(postmortem: PostMortem, revision: int | None = None) -> list[PdfReport]:
+    """The PDF reports of a revision (by default the last published one), A4 first."""
+    revision = revision or postmortem.published_revision
+    if not revision:
         return []
     from . import pdf
 
     return list(
         PdfReport.objects.filter(
-            postmortem=postmortem,
-            revision=postmortem.published_revision,
-            template_version=pdf.TEMPLATE_VERSION,
+            postmortem=postmortem, revision=revision, template_version=pdf.TEMPLATE_VERSION
         ).order_by("paper")
     )
 
@@ -88,7 +91,7 @@ def item_list(
     overdue: bool = False,
     today: date | None = None,
 ) -> QuerySet:
-    today = today or timezone.localdate()
+    today = today or org_today()
     items = ActionItem.objects.select_related("owner__profile", "postmortem__incident")
     if status == "all":
         pass
@@ -111,7 +114,7 @@ def weekly_review(now: datetime | None = None, *, days: int = 7) -> dict:
     """The weekly review: overdue open items first, then what changed in the last week,
     then what falls due in the coming one."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    today = timezone.localdate(now, ZoneInfo(settings.TIME_ZONE))
     since = now - timedelta(days=days)
     related = ("owner__profile", "postmortem__incident")
     return {

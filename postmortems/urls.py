@@ -30,6 +30,11 @@ urlpatterns = [
     path("<incident_ref:reference>/revisions/<int:number>/", views.revision, name="revision"),
     path("<incident_ref:reference>/reports/", views.reports_fragment, name="reports"),
     path(
+        "<incident_ref:reference>/reports/<int:report_id>/retry/",
+        views.retry_report,
+        name="retry_report",
+    ),
+    path(
         "<incident_ref:reference>/reports/<int:number>/<str:paper>.pdf",
         views.download,
         name="download",

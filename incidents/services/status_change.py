@@ -131,6 +131,9 @@ def incident_change_status(
         # next resolution is verified again.
         fields["next_update_due_at"] = update_reminders.first_due(incident, now)
         cleared = _clear_verification(incident)
+        # Its post-mortem no longer tells the whole story: the status page shows the
+        # incident as it is, and "postmortem" again once a revision is published.
+        fields["postmortem_published_at"] = None
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
     changed = timeline.status_changed(

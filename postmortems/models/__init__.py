@@ -1,4 +1,4 @@
-from .action_item import OPEN_STATUSES, ActionItem, ActionItemChange, ItemStatus
+from .action_item import OPEN_STATUSES, ActionItem, ActionItemChange, ItemStatus, org_today
 from .postmortem import PostMortem, ReviewComment, Revision, Status, TimelineEntry
 from .report import Download, Paper, PdfReport, RenderState
 
@@ -16,4 +16,5 @@ __all__ = [
     "Revision",
     "Status",
     "TimelineEntry",
+    "org_today",
 ]

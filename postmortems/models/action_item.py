@@ -1,9 +1,17 @@
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from ..rules import Category, Level, priority
+
+
+def org_today():
+    """Today in the organisation's zone: the day due dates and their reminders are about,
+    whatever the viewer's zone."""
+    return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
 
 
 class ItemStatus(models.TextChoices):
@@ -74,7 +82,7 @@ class ActionItem(models.Model):
         return self.status in OPEN_STATUSES
 
     def overdue(self, today=None) -> bool:
-        return self.is_open and (today or timezone.localdate()) > self.due_on
+        return self.is_open and (today or org_today()) > self.due_on
 
 
 class ActionItemChange(models.Model):

@@ -18,7 +18,7 @@ def _section(label: str) -> models.TextField:
 
 class PostMortem(models.Model):
     """One incident's blameless post-mortem. The working copy is edited with a version check
-    (DESIGN.md decision 9); each publication freezes it as a PostMortemRevision, and a
+    (DESIGN.md decision 9); each publication freezes it as a Revision, and a
     published post-mortem changes only by starting the next revision."""
 
     incident = models.OneToOneField(

@@ -31,6 +31,8 @@ class PdfReport(models.Model):
     )
     file_name = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
+    # Times it was handed to a worker without coming back (the durable check counts them).
+    attempts = models.PositiveSmallIntegerField(default=0)
     pages = models.PositiveIntegerField(null=True, blank=True)
     size = models.PositiveIntegerField(null=True, blank=True)
     render_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -9,16 +9,6 @@ from django.utils import timezone
 from portal.errors import ApplicationError, ConflictError
 
 from ..models import ActionItem, PostMortem, Status
-from ..sections import SECTION_BY_NAME
-
-FIELD_LABELS = {s.name: s.label for s in SECTION_BY_NAME.values()} | {
-    "five_whys": "5 Whys",
-    "fishbone": "Fishbone",
-    "owner": "Owner",
-    "meeting_at": "Meeting time",
-    "participants": "Participants",
-    "status": "Status",
-}
 
 
 def lock(postmortem: PostMortem, expected_version: int | None = None) -> PostMortem:
@@ -29,12 +19,11 @@ def lock(postmortem: PostMortem, expected_version: int | None = None) -> PostMor
 
 
 def conflict(postmortem: PostMortem, expected_version: int) -> ConflictError:
-    error = ConflictError(
+    return ConflictError(
         "Someone else changed this post-mortem after you opened it, so your changes were not "
-        "saved. Your text is kept below: compare it with the current version and save again.",
+        "saved. Your text is kept below, with theirs beside it where they differ; the owner, "
+        "meeting and participants show what they saved. Check and save again."
     )
-    error.fields = set()
-    return error
 
 
 def save(obj: Model, **fields: Any) -> None:
@@ -67,6 +56,6 @@ def lock_item(item: ActionItem, expected_version: int | None = None) -> ActionIt
     if expected_version is not None and locked.version != expected_version:
         raise ConflictError(
             "Someone else changed this action item after you opened it; nothing was saved. "
-            "Its current values are shown: check them and save again."
+            "Check what they saved and save again."
         )
     return locked

@@ -91,9 +91,11 @@ def _within(at: datetime | None, postmortem: PostMortem, what: str, field: str) 
         raise ApplicationError(error, field=field)
 
 
-def _people(ids: list[int], what: str) -> list:
+def _people(ids: list[int], what: str, keep: set[int] = frozenset()) -> list:
+    """The people named, all active, except those in `keep` (participants recorded before
+    they left stay on the record)."""
     users = list(get_user_model().objects.filter(pk__in=ids))
-    inactive = [u.get_username() for u in users if not u.is_active]
+    inactive = [u.get_username() for u in users if not u.is_active and u.pk not in keep]
     if len(users) != len(set(ids)) or inactive:
         raise ApplicationError(
             f"{what}: only active people"
@@ -114,7 +116,8 @@ def postmortem_update(
     _within(draft.meeting_at, postmortem, "The meeting time", "meeting_at")
     if len(draft.participant_ids) > MAX_PARTICIPANTS:
         raise ApplicationError(f"At most {MAX_PARTICIPANTS} participants.", field="participants")
-    participants = _people(draft.participant_ids, "Participants")
+    recorded = set(postmortem.participants.values_list("pk", flat=True))
+    participants = _people(draft.participant_ids, "Participants", keep=recorded)
     if draft.owner_id is not None and draft.owner_id != postmortem.owner_id:
         (owner,) = _people([draft.owner_id], "Owner")
         fields["owner"] = owner

@@ -5,7 +5,7 @@ one waits for it to reach review, unless a Manager waives that."""
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -85,12 +85,30 @@ def _schedule_reminders(postmortem: PostMortem, now: datetime) -> None:
     timers.schedule(OVERDUE_TIMER, postmortem.pk, postmortem.due_at)
 
 
-def _create(incident: Incident, *, owner, actor, now: datetime, requested: bool, reason: str):
+def _owner(incident: Incident, actor):
+    """The Incident Commander, else the person acting (an active one either way)."""
+    commander = commander_of(incident)
+    return commander if commander is not None and commander.is_active else actor
+
+
+def _create(incident: Incident, *, actor, now: datetime, requested: bool, reason: str, start):
+    """start: when the 5 business days run from (the resolution; for a post-mortem started
+    later, that moment, so that it is not overdue on arrival)."""
     users, business = _impact_text(incident)
-    start = incident.resolved_at or now
+    try:
+        with transaction.atomic():
+            return _insert(incident, actor=actor, now=now, requested=requested, reason=reason,
+                           start=start, users=users, business=business)  # fmt: skip
+    except IntegrityError:
+        # Two starts at once (or a start racing the resolution) on a database without row
+        # locks: the unique incident refused the second.
+        raise ApplicationError(f"{incident.reference} already has a post-mortem.") from None
+
+
+def _insert(incident, *, actor, now, requested, reason, start, users, business):
     postmortem = PostMortem.objects.create(
         incident=incident,
-        owner=owner,
+        owner=_owner(incident, actor),
         requested=requested,
         request_reason=reason,
         due_at=business_days.end_of_business_days(start, MEETING_BUSINESS_DAYS),
@@ -115,8 +133,7 @@ def on_resolved(*, incident: Incident, actor, at: datetime, **_) -> PostMortem |
     existing = PostMortem.objects.filter(incident=incident).first()
     if existing is not None or not needs_postmortem(incident):
         return existing
-    owner = commander_of(incident) or actor
-    return _create(incident, owner=owner, actor=actor, now=at, requested=False, reason="")
+    return _create(incident, actor=actor, now=at, requested=False, reason="", start=at)
 
 
 def on_closed(*, incident: Incident, actor, at: datetime, **_) -> None:
@@ -131,7 +148,8 @@ def on_closed(*, incident: Incident, actor, at: datetime, **_) -> None:
                 "the incident page, send it to review, then close.",
                 field="followup",
             )
-        if postmortem.status == Status.DRAFT and not postmortem.waived:
+        reviewed = postmortem.status != Status.DRAFT or postmortem.published_revision > 0
+        if not reviewed and not postmortem.waived:
             raise ApplicationError(
                 f"{incident.reference} closes once its post-mortem is in review (it is a "
                 "draft), or after a Manager waives that on the post-mortem page.",
@@ -140,11 +158,11 @@ def on_closed(*, incident: Incident, actor, at: datetime, **_) -> None:
     elif postmortem is None and incident.followup == "postmortem" and actor is not None:
         _create(
             incident,
-            owner=commander_of(incident) or actor,
             actor=actor,
             now=at,
             requested=True,
             reason=incident.followup_note or "Chosen as the follow-up when closing.",
+            start=max(incident.resolved_at or at, at),
         )
 
 
@@ -175,8 +193,7 @@ def postmortem_start(
         )
     if len(reason) > REASON_MAX:
         raise ApplicationError(f"At most {REASON_MAX} characters (it has {len(reason)}).")
-    owner = commander_of(incident) or actor
-    return _create(incident, owner=owner, actor=actor, now=now, requested=requested, reason=reason)
+    return _create(incident, actor=actor, now=now, requested=requested, reason=reason, start=now)
 
 
 @transaction.atomic

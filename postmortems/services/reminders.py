@@ -4,15 +4,34 @@ fires once; the outbox key names the date it is about, so a repeated fire notifi
 twice, and a moved date is reminded afresh."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, transaction
 
-from portal import notifications, timers
+from incidents.authority import commander_of
+from portal import notifications, roles, timers
 from portal.models import Timer
 
 from ..models import ActionItem, ItemStatus, PostMortem, Status
 from . import action_items, lifecycle
+
+
+def _responsible(*people) -> list:
+    """The first of these who is still active; if none is, the Managers (a reminder for
+    someone who has left must still reach someone)."""
+    for person in people:
+        if person is not None and person.is_active:
+            return [person]
+    return list(
+        get_user_model().objects.filter(is_active=True, groups__name=roles.MANAGER).distinct()
+    )
+
+
+def _org_time(moment: datetime) -> str:
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {settings.TIME_ZONE}"
 
 
 def _url(path: str) -> str:
@@ -35,11 +54,11 @@ def postmortem_due(timer: Timer, now: datetime) -> None:
         return  # in review, published, or the meeting is booked: nothing to remind
     overdue = timer.kind == lifecycle.OVERDUE_TIMER
     reference = postmortem.incident.reference
-    due = f"{postmortem.due_at:%Y-%m-%d %H:%M} UTC"
+    due = _org_time(postmortem.due_at)
     notifications.notify(
         key=f"{timer.kind}:{postmortem.pk}:{postmortem.due_at.isoformat()}",
         reason="postmortem_overdue" if overdue else "postmortem_due_soon",
-        recipients=[postmortem.owner],
+        recipients=_responsible(postmortem.owner, commander_of(postmortem.incident)),
         subject=(
             f"{reference}: the post-mortem meeting is overdue (was due {due})"
             if overdue
@@ -70,7 +89,10 @@ def action_item_due(timer: Timer, now: datetime) -> None:
         notifications.notify(
             key=f"{timer.kind}:{item.pk}:{item.done_at.isoformat()}",
             reason="action_item_followup",
-            recipients=[item.postmortem.owner, item.owner],
+            recipients=[
+                *_responsible(item.postmortem.owner),
+                *([item.owner] if item.owner.is_active else []),
+            ],
             subject=f"Verify that “{item.title}” holds",
             body=(
                 "It was marked done two weeks ago. Check that the improvement works as "
@@ -87,7 +109,7 @@ def action_item_due(timer: Timer, now: datetime) -> None:
     notifications.notify(
         key=f"{timer.kind}:{item.pk}:{item.due_on.isoformat()}",
         reason="action_item_overdue" if overdue else "action_item_due_soon",
-        recipients=[item.owner],
+        recipients=_responsible(item.owner, item.postmortem.owner),
         subject=(
             f"Overdue action item: “{item.title}” (was due {item.due_on:%Y-%m-%d})"
             if overdue

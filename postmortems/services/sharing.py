@@ -53,9 +53,11 @@ def postmortem_share(*, actor, postmortem: PostMortem, team_ids: list[int], note
         )
         if part
     )
-    stamp = now.strftime("%Y%m%dT%H%M%S%f")
+    # One sharing per team set and minute: a double-click sends nothing twice.
+    stamp = now.strftime("%Y%m%dT%H%M")
+    teams_key = ",".join(str(pk) for pk in sorted(set(team_ids)))
     notifications.notify(
-        key=f"postmortem-share:{postmortem.pk}:r{revision.number}:{actor.pk}:{stamp}",
+        key=f"postmortem-share:{postmortem.pk}:r{revision.number}:{teams_key}:{stamp}",
         reason="postmortem_shared",
         recipients=list(people.values()),
         subject=f"Post-mortem: {incident.reference} {incident.title}",

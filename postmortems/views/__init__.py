@@ -1,19 +1,15 @@
+from .actions import add_item, comment, import_timeline, share, waive, workflow
 from .items import item_detail, item_list, item_status, weekly_review
 from .pages import (
-    add_item,
-    comment,
     detail,
     download,
     edit,
     edit_timeline,
-    import_timeline,
     postmortem_list,
     reports_fragment,
+    retry_report,
     revision,
-    share,
     start,
-    waive,
-    workflow,
 )
 from .reports import metrics, metrics_csv, monthly, monthly_pdf
 
@@ -34,6 +30,7 @@ __all__ = [
     "monthly_pdf",
     "postmortem_list",
     "reports_fragment",
+    "retry_report",
     "revision",
     "share",
     "start",

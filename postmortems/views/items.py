@@ -5,14 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.errors import ApplicationError, ConflictError
 
 from .. import authority, selectors, services
 from ..forms import ActionItemForm, ItemFilterForm, ItemStatusForm
-from ..models import ActionItem
+from ..models import ActionItem, org_today
 from .pages import VIEW, _refused, apply_error
 
 PAGE_SIZE = 50
@@ -38,7 +37,7 @@ def item_list(request):
             "form": form,
             "page": page,
             "mine": mine,
-            "today": timezone.localdate(),
+            "today": org_today(),
             "query": params.urlencode(),
         },
         status=_refused(request) if form.errors else 200,
@@ -72,13 +71,23 @@ def item_detail(request, pk: int):
                 actor=request.user,
                 item=item,
                 data=form.item_input(),
-                expected_version=form.cleaned_data.get("version") or item.version,
+                # A form without its version is no proof of what its author saw.
+                expected_version=form.cleaned_data.get("version") or 0,
             )
         except ConflictError as error:
-            apply_error(form, error)
+            # What was typed stays; the current values are named; the form now carries the
+            # current version, so the next save is a deliberate one.
             item.refresh_from_db()
-            form = ActionItemForm(initial=_item_initial(item))
-            form.add_error(None, error.message)
+            data = request.POST.copy()
+            data["version"] = item.version
+            form = ActionItemForm(data)
+            form.is_valid()
+            form.add_error(
+                None,
+                f"{error.message} Saved meanwhile: “{item.title}”, owner {item.owner}, due "
+                f"{item.due_on:%Y-%m-%d}, {item.get_category_display().split(':')[0]}, "
+                f"impact {item.impact}, effort {item.effort}.",
+            )
         except ApplicationError as error:
             apply_error(form, error)
         else:
@@ -93,7 +102,7 @@ def item_detail(request, pk: int):
             "status_form": ItemStatusForm(initial={"version": item.version, "status": item.status}),
             "changes": item.changes.select_related("actor__profile"),
             "may_edit": authority.allows("edit_item", request.user, item.postmortem, item),
-            "today": timezone.localdate(),
+            "today": org_today(),
         },
         status=_refused(request) if form.errors else 200,
     )
@@ -138,5 +147,5 @@ def weekly_review(request):
     return render(
         request,
         "postmortems/weekly.html",
-        {"review": selectors.weekly_review(), "today": timezone.localdate()},
+        {"review": selectors.weekly_review(), "today": org_today()},
     )

@@ -19,14 +19,12 @@ from ..forms import (
     CommentForm,
     PostMortemForm,
     ReasonForm,
-    ShareForm,
     StartForm,
     TimelineForm,
-    WorkflowForm,
 )
-from ..models import Paper, RenderState, Status
+from ..models import Paper, PdfReport, RenderState, Status, org_today
 from ..rules import requires_postmortem
-from ..sections import SECTIONS
+from ..sections import SECTION_NAMES, SECTIONS
 from ..services import reports as report_service
 
 VIEW = "incidents.view_incident"
@@ -97,16 +95,14 @@ def start(request, reference: str):
 
 def _document_context(postmortem) -> dict:
     doc = content.load(content.build(postmortem))
-    names = blameless.known_names()
+    checker = blameless.Checker.for_people()
     hints = {}
     for section in SECTIONS:
-        found = blameless.hints(getattr(postmortem, section.name), names)
+        found = checker.hints(getattr(postmortem, section.name))
         if found:
             hints[section.name] = found
     for why in postmortem.five_whys or []:
-        found = blameless.hints(why, names)
-        if found:
-            hints.setdefault("five_whys", []).extend(found)
+        hints.setdefault("five_whys", []).extend(checker.hints(why))
     return {"doc": doc, "hints": hints, "sections": sections_with_hints(doc, hints)}
 
 
@@ -117,7 +113,6 @@ def sections_with_hints(doc: dict, hints: dict) -> list:
 def detail_context(request, postmortem, **extra) -> dict:
     user = request.user
     reports = selectors.reports_of(postmortem)
-    report_service.requeue_stale(reports)
     context = {
         "postmortem": postmortem,
         "incident": postmortem.incident,
@@ -127,6 +122,8 @@ def detail_context(request, postmortem, **extra) -> dict:
         ),
         "items": postmortem.action_items.select_related("owner__profile"),
         "reports": reports,
+        "report_revision": postmortem.published_revision,
+        "rendering": _rendering(reports),
         "papers": Paper.choices,
         "may": {
             action: authority.allows(action, user, postmortem)
@@ -140,13 +137,14 @@ def detail_context(request, postmortem, **extra) -> dict:
                 "waive",
                 "share",
                 "add_item",
+                "retry_report",
             )
         },  # fmt: skip
         "comment_form": CommentForm(),
         "waive_form": ReasonForm(),
         "item_form": ActionItemForm(),
         "published": postmortem.status == Status.PUBLISHED,
-        "today": timezone.localdate(),
+        "today": org_today(),
     }
     context.update(_document_context(postmortem))
     context.update(extra)
@@ -156,7 +154,13 @@ def detail_context(request, postmortem, **extra) -> dict:
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def detail(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
+    try:
+        postmortem = selectors.postmortem_for(reference)
+    except Http404:
+        # An incident without one yet: the page that says whether it needs one and starts it.
+        if Incident.objects.filter(reference=reference).exists():
+            return redirect("postmortems:start", reference=reference)
+        raise
     return render(request, "postmortems/detail.html", detail_context(request, postmortem))
 
 
@@ -184,9 +188,11 @@ def edit(request, reference: str):
     postmortem = selectors.postmortem_for(reference)
     whys = len(postmortem.five_whys or [])
     if request.method == "POST":
-        form = PostMortemForm(request.POST, whys=max(whys, _posted_whys(request.POST)))
+        whys = max(whys, _posted_whys(request.POST))
+        form = PostMortemForm(request.POST, whys=whys, postmortem=postmortem)
     else:
-        form = PostMortemForm(initial=PostMortemForm.initial_from(postmortem), whys=whys)
+        initial = PostMortemForm.initial_from(postmortem)
+        form = PostMortemForm(initial=initial, whys=whys, postmortem=postmortem)
     current = {}
     if request.method == "POST" and form.is_valid():
         try:
@@ -198,25 +204,17 @@ def edit(request, reference: str):
             )
         except ConflictError as error:
             apply_error(form, error)
-            # What the other person saved, beside what this person typed; the form now
-            # carries the current version, so the next save is a deliberate one.
             postmortem = selectors.postmortem_for(reference)
             current = _differences(form, postmortem)
-            data = request.POST.copy()
-            data["version"] = postmortem.version
-            form.data = data
+            form.data = _restamped(request.POST, postmortem)
         except ApplicationError as error:
             apply_error(form, error)
         else:
             messages.success(request, "Post-mortem saved.")
             return redirect(postmortem)
-    names = blameless.known_names()
-    hints = {
-        name: found
-        for name in form.fields
-        if (found := blameless.hints(str(form[name].value() or ""), names))
-        and not name.startswith(("version", "owner", "participants", "meeting"))
-    }
+    checker = blameless.Checker.for_people()
+    texts = {n: str(form[n].value() or "") for n in _text_fields(form)}
+    hints = {n: found for n, text in texts.items() if (found := checker.hints(text))}
     return render(
         request,
         "postmortems/edit.html",
@@ -229,6 +227,7 @@ def edit(request, reference: str):
             "fishbone": [f for f in form if f.name.startswith("fishbone_")],
             "current": current,
             "hints": hints,
+            "why_hints": [s for n, found in hints.items() if n.startswith("why_") for s in found],
             "published": postmortem.status == Status.PUBLISHED,
         },
         status=_refused(request) if form.errors else 200,
@@ -239,13 +238,34 @@ def _posted_whys(data) -> int:
     return sum(1 for key in data if key.startswith("why_") and data.get(key))
 
 
+def _text_fields(form) -> list[str]:
+    return [n for n in form.fields if n in SECTION_NAMES or n.startswith(("why_", "fishbone_"))]
+
+
 def _differences(form, postmortem) -> dict[str, str]:
-    initial = PostMortemForm.initial_from(postmortem)
-    changed = {}
-    for s in SECTIONS:
-        if (form.data.get(s.name) or "").strip() != (initial.get(s.name) or ""):
-            changed[s.name] = initial.get(s.name) or ""
-    return changed
+    """The texts someone else saved meanwhile that differ from what this person sent."""
+    saved = PostMortemForm.initial_from(postmortem)
+    return {
+        name: saved.get(name) or ""
+        for name in _text_fields(form)
+        if (form.data.get(name) or "").strip() != (saved.get(name) or "").strip()
+    }
+
+
+def _restamped(data, postmortem):
+    """After a conflict: the form carries the current version (the next save is a deliberate
+    one, made with the other text in view), and the owner, meeting and participants as saved
+    meanwhile; the texts this person typed stay."""
+    data = data.copy()
+    saved = PostMortemForm.initial_from(postmortem)
+    data["version"] = postmortem.version
+    data["owner"] = saved["owner"]
+    data.setlist("participants", [str(pk) for pk in saved["participants"]])
+    meeting = saved["meeting_at"]
+    local = timezone.localtime(meeting) if meeting else None
+    data["meeting_at_0"] = f"{local:%Y-%m-%d}" if local else ""
+    data["meeting_at_1"] = f"{local:%H:%M}" if local else ""
+    return data
 
 
 @require_http_methods(["GET", "POST"])
@@ -284,185 +304,71 @@ def edit_timeline(request, reference: str):
     )
 
 
-def _back(request, postmortem, error: ApplicationError | None = None, ok: str = ""):
-    """A small action's outcome: a message on the post-mortem page."""
-    if error is not None:
-        messages.error(request, error.message)
-    elif ok:
-        messages.success(request, ok)
-    return redirect(postmortem)
+def _rendering(reports) -> bool:
+    return any(r.state in (RenderState.PENDING, RenderState.RENDERING) for r in reports)
 
 
-@require_POST
-@permission_required(VIEW, raise_exception=True)
-def import_timeline(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    try:
-        added = services.postmortem_import_timeline(actor=request.user, postmortem=postmortem)
-    except ApplicationError as error:
-        return _back(request, postmortem, error)
-    return _back(
-        request,
-        postmortem,
-        ok=f"Imported {added} new key event{'s' if added != 1 else ''}."
-        if added
-        else "Every key event is already in the timeline.",
-    )
-
-
-@require_POST
-@permission_required(VIEW, raise_exception=True)
-def comment(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    form = CommentForm(request.POST)
-    if form.is_valid():
-        try:
-            services.comment_add(
-                actor=request.user,
-                postmortem=postmortem,
-                body=form.cleaned_data["body"],
-                section=form.cleaned_data["section"],
-            )
-        except ApplicationError as error:
-            apply_error(form, error)
-        else:
-            messages.success(request, "Comment added.")
-            return redirect(postmortem.get_absolute_url() + "#comments")
-    return render(
-        request,
-        "postmortems/detail.html",
-        detail_context(request, postmortem, comment_form=form),
-        status=_refused(request),
-    )
-
-
-WORKFLOW = {
-    "submit": (services.postmortem_submit, "Sent to review."),
-    "return": (services.postmortem_return, "Sent back to draft."),
-    "publish": (services.postmortem_publish, "Published: readable by all staff."),
-    "revise": (services.postmortem_revise, "A new revision is open as a draft."),
-}
-
-
-@require_POST
-@permission_required(VIEW, raise_exception=True)
-def workflow(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    form = WorkflowForm(request.POST)
-    if not form.is_valid():
-        return _back(request, postmortem, ApplicationError("Choose what to do."))
-    action = form.cleaned_data["action"]
-    service, ok = WORKFLOW[action]
-    kwargs = {"actor": request.user, "postmortem": postmortem}
-    if action in ("submit", "publish"):
-        kwargs["expected_version"] = form.cleaned_data.get("version")
-    if action == "publish":
-        kwargs["note"] = form.cleaned_data.get("note", "")
-    try:
-        service(**kwargs)
-    except ApplicationError as error:
-        return _back(request, postmortem, error)
-    return _back(request, postmortem, ok=ok)
-
-
-@require_POST
-@permission_required(VIEW, raise_exception=True)
-def waive(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return _back(request, postmortem, ApplicationError("Say why the incident may close first."))
-    try:
-        services.postmortem_waive(
-            actor=request.user, postmortem=postmortem, reason=form.cleaned_data["reason"]
-        )
-    except ApplicationError as error:
-        return _back(request, postmortem, error)
-    return _back(request, postmortem, ok="Waived: the incident may close before the review.")
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(VIEW, raise_exception=True)
-def share(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    form = ShareForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            sent = services.postmortem_share(
-                actor=request.user,
-                postmortem=postmortem,
-                team_ids=[t.pk for t in form.cleaned_data["teams"]],
-                note=form.cleaned_data["note"],
-            )
-        except ApplicationError as error:
-            apply_error(form, error)
-        else:
-            return _back(request, postmortem, ok=f"Shared with {sent} people by email.")
-    return render(
-        request,
-        "postmortems/share.html",
-        {"postmortem": postmortem, "incident": postmortem.incident, "form": form},
-        status=_refused(request) if form.errors else 200,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(VIEW, raise_exception=True)
-def add_item(request, reference: str):
-    postmortem = selectors.postmortem_for(reference)
-    form = ActionItemForm(request.POST or None, initial={"owner": request.user.pk})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.action_item_create(
-                actor=request.user, postmortem=postmortem, data=form.item_input()
-            )
-        except ApplicationError as error:
-            apply_error(form, error)
-        else:
-            messages.success(request, "Action item added.")
-            return redirect(postmortem.get_absolute_url() + "#action-items")
-    return render(
-        request,
-        "postmortems/item_form.html",
-        {"postmortem": postmortem, "incident": postmortem.incident, "form": form},
-        status=_refused(request) if form.errors else 200,
-    )
+def _reports_context(request, postmortem, number: int) -> dict:
+    reports = selectors.reports_of(postmortem, number)
+    return {
+        "postmortem": postmortem,
+        "incident": postmortem.incident,
+        "reports": reports,
+        "report_revision": number,
+        "rendering": _rendering(reports),
+        "papers": Paper.choices,
+        "may": {"retry_report": authority.allows("retry_report", request.user, postmortem)},
+    }
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def reports_fragment(request, reference: str):
-    """The download buttons; polled by htmx while a render is under way."""
+    """A revision's download buttons (the last published one unless ?revision=N); polled by
+    htmx while a render is under way."""
     postmortem = selectors.postmortem_for(reference)
-    reports = selectors.reports_of(postmortem)
-    report_service.requeue_stale(reports)
-    return render(
-        request,
-        "postmortems/detail.html#reports",
-        {"postmortem": postmortem, "reports": reports, "incident": postmortem.incident},
-    )
+    number = request.GET.get("revision", "")
+    number = int(number) if number.isdigit() and len(number) < 6 else 0
+    if number:
+        selectors.revision(postmortem, number)
+    context = _reports_context(request, postmortem, number or postmortem.published_revision)
+    return render(request, "postmortems/detail.html#reports", context)
 
 
 @require_GET
 @permission_required(VIEW, raise_exception=True)
 def download(request, reference: str, number: int, paper: str):
+    """The PDF when it is ready; until then a page that says where its render stands and
+    offers the download when it is done (any revision, the old ones rendered on demand)."""
     postmortem = selectors.postmortem_for(reference)
     if paper not in Paper.values:
         raise Http404("No such paper size.")
-    selectors.revision(postmortem, number)
-    reports = report_service.request_renders(postmortem, number, papers=[paper])
-    report = reports[0]
-    if report.state != RenderState.READY:
-        what = (
-            f"The PDF could not be rendered: {report.error}"
-            if report.state == RenderState.FAILED
-            else "The PDF is being rendered; the download appears here when it is ready."
-        )
-        messages.info(request, what)
-        return redirect(postmortem.get_absolute_url() + "#reports")
+    frozen = selectors.revision(postmortem, number)
+    report = report_service.request_renders(postmortem, number, papers=[paper])[0]
+    if report.state == RenderState.READY:
+        try:
+            handle = report_service.report_download(actor=request.user, report=report)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            name = f"{reference}-postmortem-r{number}-{paper}.pdf"
+            return FileResponse(
+                handle, as_attachment=True, filename=name, content_type="application/pdf"
+            )
+    context = _reports_context(request, postmortem, number)
+    context["revision"] = frozen
+    return render(request, "postmortems/report_wait.html", context, status=202)
+
+
+@require_POST
+@permission_required(VIEW, raise_exception=True)
+def retry_report(request, reference: str, report_id: int):
+    postmortem = selectors.postmortem_for(reference)
+    report = get_object_or_404(PdfReport, pk=report_id, postmortem=postmortem)
     try:
-        handle = report_service.report_download(actor=request.user, report=report)
+        report_service.report_retry(actor=request.user, report=report)
     except ApplicationError as error:
-        return _back(request, postmortem, error)
-    name = f"{reference}-postmortem-r{number}-{paper}.pdf"
-    return FileResponse(handle, as_attachment=True, filename=name, content_type="application/pdf")
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The report is being rendered again.")
+    return redirect(postmortem.get_absolute_url() + "#reports")

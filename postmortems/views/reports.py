@@ -196,7 +196,7 @@ def monthly_pdf(request):
     month, paper = form.cleaned_data["month"], form.cleaned_data["paper"]
     summary = metrics_lib.monthly_summary(month)
     try:
-        data, _pages = pdf.render(monthly_html(summary, paper))
+        data, _pages = pdf.render_in_request(monthly_html(summary, paper))
     except pdf.RenderError as error:
         log.warning("Monthly summary PDF for %s failed: %s", f"{month:%Y-%m}", error)
         context = {"form": form, "pdf_error": str(error)} | _monthly_context(summary)

@@ -209,3 +209,35 @@ def test_the_item_pages_refuse_bad_input_with_a_message(postmortem, responder, c
     )
     assert "Say why it will not be done." in response.content.decode()
     assert ActionItem.objects.get().status == "open"
+
+
+def test_a_stale_item_edit_keeps_what_was_typed_and_names_what_was_saved(
+    postmortem, responder, manager, client
+):
+    item = pm.action_item_create(actor=responder, postmortem=postmortem, data=item_input(responder))
+    form = {
+        "version": item.version,
+        "title": "Validate routes in CI, blocking",
+        "owner": responder.pk,
+        "due_on": item.due_on.isoformat(),
+        "category": "prevention",
+        "impact": "high",
+        "effort": "low",
+    }
+    pm.action_item_update(
+        actor=manager,
+        item=item,
+        data=item_input(responder, title="Validate routes in CI (Manny)"),
+        expected_version=item.version,
+    )
+    client.force_login(responder)
+    url = reverse("postmortems:action_item", args=[item.pk])
+    page = client.post(url, form).content.decode()
+    assert "Someone else changed this action item" in page
+    assert "Saved meanwhile: “Validate routes in CI (Manny)”" in page
+    assert 'value="Validate routes in CI, blocking"' in page
+    assert ActionItem.objects.get(pk=item.pk).title == "Validate routes in CI (Manny)"
+    # Without its version a form proves nothing about what its author saw: refused too.
+    form.pop("version")
+    client.post(url, form)
+    assert ActionItem.objects.get(pk=item.pk).title == "Validate routes in CI (Manny)"

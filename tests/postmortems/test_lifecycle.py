@@ -325,3 +325,106 @@ def test_the_close_guard_counts_a_p3_marked_significant(declare, responder):
         services.incident_change_status(
             actor=responder, incident=incident, to="closed", note="done", followup="postmortem"
         )
+
+
+def test_closing_is_allowed_while_the_next_revision_is_a_draft(postmortem, responder, manager):
+    published(postmortem, responder, manager)
+    pm.postmortem_revise(actor=manager, postmortem=postmortem)
+    services.incident_change_status(
+        actor=responder,
+        incident=postmortem.incident,
+        to="closed",
+        note="done",
+        followup="postmortem",
+    )
+    assert Incident.objects.get(pk=postmortem.incident_id).status == "closed"
+
+
+def test_reopening_takes_the_postmortem_status_off_the_public_incident(
+    postmortem, responder, manager
+):
+    published(postmortem, responder, manager)
+    incident = Incident.objects.get(pk=postmortem.incident_id)
+    assert incident.postmortem_published_at is not None
+    services.incident_change_status(
+        actor=responder, incident=incident, to="investigating", note="It came back"
+    )
+    incident = resolve(Incident.objects.get(pk=incident.pk), responder)
+    assert incident.postmortem_published_at is None
+    assert status_rules.public_status(incident) == "resolved"
+
+
+def test_a_postmortem_started_late_is_due_from_its_start(declare, responder):
+    incident = declare(severity="P3", severity_reason="small")
+    incident = resolve(Incident.objects.get(pk=incident.pk), responder)
+    Incident.objects.filter(pk=incident.pk).update(resolved_at=timezone.now() - timedelta(days=20))
+    services.incident_set_significant(
+        actor=responder, incident=incident, significant=True, reason="Data export failed"
+    )
+    now = timezone.now()
+    postmortem = pm.postmortem_start(actor=responder, incident=incident, now=now)
+    assert not postmortem.requested
+    assert postmortem.due_at == business_days.end_of_business_days(now, 5)
+
+
+def test_reminders_for_an_owner_who_left_reach_the_managers(postmortem, manager):
+    from portal.models import Notification
+
+    owner = postmortem.owner
+    owner.is_active = False
+    owner.save()
+    timers.sweep(postmortem.due_at + timedelta(minutes=1))
+    overdue = Notification.objects.filter(reason="postmortem_overdue")
+    assert set(overdue.values_list("recipient", flat=True)) == {manager.pk}
+
+
+def test_a_participant_who_left_stays_on_the_record(postmortem, responder, make_user):
+    pat = make_user("pat")
+    pm.postmortem_update(
+        actor=responder,
+        postmortem=postmortem,
+        draft=pm.Draft(participant_ids=[pat.pk]),
+        expected_version=postmortem.version,
+    )
+    pat.is_active = False
+    pat.save()
+    postmortem.refresh_from_db()
+    pm.postmortem_update(
+        actor=responder,
+        postmortem=postmortem,
+        draft=pm.Draft(sections={"summary": "Still saved"}, participant_ids=[pat.pk]),
+        expected_version=postmortem.version,
+    )
+    assert list(postmortem.participants.all()) == [pat]
+
+
+def test_sharing_twice_in_a_row_sends_once(postmortem, responder, manager, make_user):
+    from portal.models import Notification, Team
+
+    team = Team.objects.create(name="Payments", slug="payments")
+    member = make_user("pat")
+    member.email = "pat@example.com"
+    member.save()
+    team.members.add(member)
+    published(postmortem, responder, manager)
+    now = timezone.now().replace(second=10)
+    for _ in range(2):
+        pm.postmortem_share(actor=responder, postmortem=postmortem, team_ids=[team.pk], now=now)
+    assert Notification.objects.filter(reason="postmortem_shared").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_at_once_give_one_postmortem_and_a_message(declare, responder, make_user):
+    from tests.conftest import race
+
+    incident = resolve(declare(severity="P4", severity_reason="cosmetic"), responder)
+    other = make_user("otto", "Responder")
+
+    def start(actor):
+        return lambda: pm.postmortem_start(actor=actor, incident=incident, reason="Recurring")
+
+    results = race(start(responder), start(other))
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], ApplicationError)
+    assert "already has a post-mortem" in refused[0].message
+    assert PostMortem.objects.filter(incident=incident).count() == 1

@@ -236,8 +236,9 @@ def test_a_second_download_is_served_from_storage_without_rendering(
     published(postmortem, responder, manager)
     client.force_login(manager)
     url = reverse("postmortems:download", args=[postmortem.incident.reference, 1, "a4"])
-    waiting = client.get(url, follow=True)
-    assert "The PDF is being rendered" in waiting.content.decode()
+    waiting = client.get(url)
+    assert waiting.status_code == 202
+    assert "Rendering the A4 PDF of revision 1" in waiting.content.decode()
     report = PdfReport.objects.get(postmortem=postmortem, paper="a4")
     reports.render_report(report.pk)
     renders_before = pdf.RENDERS
@@ -278,9 +279,81 @@ def test_the_page_says_a_render_is_under_way_and_polls_until_the_download_is_rea
     fragment_url = reverse("postmortems:reports", args=[postmortem.incident.reference])
     page = client.get(postmortem.get_absolute_url()).content.decode()
     assert "Rendering the A4 PDF of revision 1" in page
-    assert f'hx-get="{fragment_url}"' in page
+    assert f'hx-get="{fragment_url}?revision=1"' in page and 'data-poll="2000"' in page
     for report in PdfReport.objects.filter(postmortem=postmortem):
         reports.render_report(report.pk)
     fragment = client.get(fragment_url, headers={"HX-Request": "true"}).content.decode()
     assert "Download PDF (A4)" in fragment and "Download PDF (US Letter)" in fragment
-    assert "hx-get" not in fragment and "<html" not in fragment
+    assert "hx-get" not in fragment and "data-poll" not in fragment and "<html" not in fragment
+
+
+def test_a_render_no_worker_takes_is_queued_again_then_said_to_have_failed(
+    postmortem, responder, manager, client
+):
+    from portal import timers
+    from portal.models import Timer
+
+    published(postmortem, responder, manager)  # after-commit queueing never runs here
+    report = PdfReport.objects.get(postmortem=postmortem, paper="a4")
+    check = Timer.objects.get(kind=reports.CHECK_TIMER, object_id=report.pk, state="pending")
+    now = check.due_at
+    for attempt in range(1, reports.CHECK_ATTEMPTS):
+        timers.sweep(now + timedelta(seconds=1))
+        report.refresh_from_db()
+        assert (report.state, report.attempts) == ("pending", attempt)
+        now = Timer.objects.get(
+            kind=reports.CHECK_TIMER, object_id=report.pk, state="pending"
+        ).due_at
+    timers.sweep(now + timedelta(seconds=1))
+    report.refresh_from_db()
+    assert report.state == "failed" and "No worker rendered the report" in report.error
+    client.force_login(manager)
+    page = client.get(postmortem.get_absolute_url()).content.decode()
+    assert "No worker rendered the report" in page and "Try the A4 PDF again" in page
+    retry = reverse("postmortems:retry_report", args=[postmortem.incident.reference, report.pk])
+    client.post(retry)
+    report.refresh_from_db()
+    assert (report.state, report.attempts, report.error) == ("pending", 0, "")
+    again = client.post(retry, follow=True).content.decode()
+    assert "This report is not failed" in again
+
+
+def test_a_storage_fault_fails_the_render_with_a_message(
+    postmortem, responder, manager, settings, tmp_path
+):
+    published(postmortem, responder, manager)
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(blocker)},
+        },
+    }
+    report = PdfReport.objects.get(postmortem=postmortem, paper="a4")
+    assert reports.render_report(report.pk) == "failed"
+    report.refresh_from_db()
+    assert report.error.startswith("The report could not be rendered (")
+
+
+def test_an_old_revisions_pdf_is_rendered_on_demand_and_offered_on_its_own_page(
+    postmortem, responder, manager, client
+):
+    published(postmortem, responder, manager)
+    pm.postmortem_revise(actor=manager, postmortem=postmortem)
+    postmortem.refresh_from_db()
+    write(postmortem, responder, summary="Second look.")
+    pm.postmortem_submit(actor=responder, postmortem=postmortem)
+    pm.postmortem_publish(actor=manager, postmortem=postmortem)
+    PdfReport.objects.filter(revision=1).delete()
+    client.force_login(manager)
+    ref = postmortem.incident.reference
+    waiting = client.get(reverse("postmortems:download", args=[ref, 1, "letter"]))
+    page = waiting.content.decode()
+    assert waiting.status_code == 202 and "PDF of revision 1" in page
+    assert f"{reverse('postmortems:reports', args=[ref])}?revision=1" in page
+    report = PdfReport.objects.get(revision=1, paper="letter")
+    reports.render_report(report.pk)
+    fragment = client.get(reverse("postmortems:reports", args=[ref]), {"revision": 1})
+    assert "Download PDF (US Letter)" in fragment.content.decode()

@@ -125,6 +125,11 @@ def test_starting_one_for_a_p4_asks_why(declare, responder, client):
     incident = resolve(declare(severity="P4", severity_reason="cosmetic"), responder)
     client.force_login(responder)
     url = reverse("postmortems:start", args=[incident.reference])
+    # The post-mortem address of an incident without one leads to starting one.
+    detail = client.get(reverse("postmortems:detail", args=[incident.reference]))
+    assert detail.status_code == 302 and detail["Location"] == url
+    page = client.get(url).content.decode()
+    assert "A P4 incident needs no post-mortem; you may still ask for one: say why." in page
     response = client.post(url, {"reason": ""})
     assert response.status_code == 400
     assert "A P4 incident needs no post-mortem: say why you want one." in response.content.decode()
@@ -236,3 +241,43 @@ def test_the_incident_page_links_its_postmortem(postmortem, responder, client):
     assert postmortem.get_absolute_url() in page
     assert Incident.objects.get(pk=postmortem.incident_id)
     assert timedelta(0) < postmortem.due_at - postmortem.created_at
+
+
+def test_after_a_conflict_the_owner_and_meeting_show_what_was_saved(
+    postmortem, responder, manager, client
+):
+    stale = form_data(postmortem, summary="Rita's account")
+    pm.postmortem_update(
+        actor=manager,
+        postmortem=postmortem,
+        draft=pm.Draft(sections={"summary": "What happened."}, owner_id=manager.pk),
+        expected_version=postmortem.version,
+    )
+    client.force_login(responder)
+    url = reverse("postmortems:edit", args=[postmortem.incident.reference])
+    page = client.post(url, stale).content.decode()
+    postmortem.refresh_from_db()
+    assert f'name="version" value="{postmortem.version}"' in page
+    assert f'<option value="{manager.pk}" selected>' in page
+    # Saving again now is deliberate: Rita's text, Manny still the owner.
+    again = form_data(postmortem, summary="Rita's account")
+    assert client.post(url, again).status_code == 302
+    postmortem.refresh_from_db()
+    assert (postmortem.summary, postmortem.owner) == ("Rita's account", manager)
+
+
+def test_admins_see_downloads_and_reports_read_only(postmortem, responder, admin_user, client):
+    from postmortems.models import Download, PdfReport
+    from postmortems.services import reports
+
+    published(postmortem, responder)
+    report = PdfReport.objects.get(postmortem=postmortem, paper="a4")
+    reports.render_report(report.pk)
+    Download.objects.create(report=report, user=responder)
+    client.force_login(admin_user)
+    for model in ("postmortem", "actionitem", "pdfreport", "download"):
+        page = client.get(reverse(f"admin:postmortems_{model}_changelist"))
+        assert page.status_code == 200, model
+    page = client.get(reverse("admin:postmortems_download_changelist")).content.decode()
+    assert "rita" in page
+    assert client.get(reverse("admin:postmortems_download_add")).status_code == 403
