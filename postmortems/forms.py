@@ -1,5 +1,7 @@
 """Forms check the shape of input; the services check the rules."""
 
+from datetime import date
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -294,6 +296,18 @@ class ItemFilterForm(forms.Form):
         choices=[("", "Any"), *sorted((p.rank, str(p)) for p in PRIORITY_MATRIX.values())],
     )
     overdue = forms.BooleanField(required=False, label="Overdue only")
+    due_month = forms.DateField(
+        required=False,
+        label="Due in",
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+    def clean_due_month(self):
+        month = self.cleaned_data["due_month"]
+        if month is not None and not date(2000, 1, 1) <= month <= date(2100, 12, 1):
+            raise forms.ValidationError("Choose a month between 2000-01 and 2100-12.")
+        return month
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from django.db.models import Count, F, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from . import pdf
 from .models import (
     OPEN_STATUSES,
     ActionItem,
@@ -22,17 +23,21 @@ from .models import (
 SEARCH_MAX = 200
 
 
-def postmortem_for(reference: str) -> PostMortem:
-    postmortem = (
-        PostMortem.objects.select_related(
-            "incident", "owner__profile", "published_by__profile", "waived_by__profile"
+def postmortem_for(reference: str, *, people: bool = True) -> PostMortem:
+    """The post-mortem of the incident with this reference (404 if none). people=False
+    leaves out the owner's, publisher's and waiver's names (a download needs none of them;
+    fewer joins are quicker to plan)."""
+    related = ["incident"]
+    if people:
+        related += ["owner__profile", "published_by__profile", "waived_by__profile"]
+    try:
+        return (
+            PostMortem.objects.select_related(*related)
+            .order_by()
+            .get(incident__reference=reference)
         )
-        .filter(incident__reference=reference)
-        .first()
-    )
-    if postmortem is None:
-        raise Http404("No post-mortem for that incident.")
-    return postmortem
+    except PostMortem.DoesNotExist:
+        raise Http404("No post-mortem for that incident.") from None
 
 
 def postmortem_list(*, status: str = "", query: str = "", mine_of=None) -> QuerySet:
@@ -58,14 +63,19 @@ def postmortem_list(*, status: str = "", query: str = "", mine_of=None) -> Query
 
 
 def revision(postmortem: PostMortem, number: int) -> Revision:
-    found = (
-        Revision.objects.select_related("published_by__profile")
-        .filter(postmortem=postmortem, number=number)
-        .first()
-    )
-    if found is None:
+    try:
+        return (
+            Revision.objects.select_related("published_by__profile")
+            .order_by()
+            .get(postmortem=postmortem, number=number)
+        )
+    except Revision.DoesNotExist:
+        raise Http404("No such revision.") from None
+
+
+def revision_exists(postmortem: PostMortem, number: int) -> None:
+    if not Revision.objects.filter(postmortem=postmortem, number=number).exists():
         raise Http404("No such revision.")
-    return found
 
 
 def reports_of(postmortem: PostMortem, revision: int | None = None) -> list[PdfReport]:
@@ -73,12 +83,24 @@ def reports_of(postmortem: PostMortem, revision: int | None = None) -> list[PdfR
     revision = revision or postmortem.published_revision
     if not revision:
         return []
-    from . import pdf
-
     return list(
         PdfReport.objects.filter(
             postmortem=postmortem, revision=revision, template_version=pdf.TEMPLATE_VERSION
         ).order_by("paper")
+    )
+
+
+def report(postmortem: PostMortem, revision: int, paper: str) -> PdfReport | None:
+    """The report of this revision and paper by the current template, if requested before."""
+    return (
+        PdfReport.objects.filter(
+            postmortem=postmortem,
+            revision=revision,
+            paper=paper,
+            template_version=pdf.TEMPLATE_VERSION,
+        )
+        .order_by()
+        .first()
     )
 
 
@@ -89,6 +111,7 @@ def item_list(
     category: str = "",
     priority: int | None = None,
     overdue: bool = False,
+    due_month: date | None = None,
     today: date | None = None,
 ) -> QuerySet:
     today = today or org_today()
@@ -107,6 +130,9 @@ def item_list(
         items = items.filter(priority=priority)
     if overdue:
         items = items.filter(status__in=OPEN_STATUSES, due_on__lt=today)
+    if due_month:
+        following = (due_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        items = items.filter(due_on__gte=due_month.replace(day=1), due_on__lt=following)
     return items.order_by("due_on", "priority", "id")
 
 

@@ -19,7 +19,7 @@ DEFAULT_MONTHS = 12
 TREND_MONTHS = 6
 # The monthly summary lists at most this many of the month's items (the counts cover all),
 # and reads only the fields it shows.
-ITEM_LIST_LIMIT = 200
+ITEM_LIST_LIMIT = 100
 ITEM_LIST_FIELDS = (
     "title",
     "due_on",

@@ -340,11 +340,13 @@ def reports_fragment(request, reference: str):
 def download(request, reference: str, number: int, paper: str):
     """The PDF when it is ready; until then a page that says where its render stands and
     offers the download when it is done (any revision, the old ones rendered on demand)."""
-    postmortem = selectors.postmortem_for(reference)
     if paper not in Paper.values:
         raise Http404("No such paper size.")
-    frozen = selectors.revision(postmortem, number)
-    report = report_service.request_renders(postmortem, number, papers=[paper])[0]
+    postmortem = selectors.postmortem_for(reference, people=False)
+    report = selectors.report(postmortem, number, paper)
+    if report is None:
+        selectors.revision_exists(postmortem, number)
+        report = report_service.request_renders(postmortem, number, papers=[paper])[0]
     if report.state == RenderState.READY:
         try:
             handle = report_service.report_download(actor=request.user, report=report)
@@ -356,7 +358,7 @@ def download(request, reference: str, number: int, paper: str):
                 handle, as_attachment=True, filename=name, content_type="application/pdf"
             )
     context = _reports_context(request, postmortem, number)
-    context["revision"] = frozen
+    context["revision"] = selectors.revision(postmortem, number)
     return render(request, "postmortems/report_wait.html", context, status=202)
 
 

@@ -241,3 +241,23 @@ def test_a_stale_item_edit_keeps_what_was_typed_and_names_what_was_saved(
     form.pop("version")
     client.post(url, form)
     assert ActionItem.objects.get(pk=item.pk).title == "Validate routes in CI (Manny)"
+
+
+def test_items_filter_by_the_month_they_are_due(postmortem, responder, client):
+    today = timezone.localdate()
+    soon = pm.action_item_create(
+        actor=responder, postmortem=postmortem, data=item_input(responder, title="Soon")
+    )
+    later = pm.action_item_create(
+        actor=responder,
+        postmortem=postmortem,
+        data=item_input(responder, title="Later", due_on=today + timedelta(days=70)),
+    )
+    client.force_login(responder)
+    url = reverse("postmortems:items")
+    page = client.get(url, {"due_month": f"{later.due_on:%Y-%m}"}).content.decode()
+    assert "Later" in page and ">Soon<" not in page
+    assert soon.title == "Soon"
+    refused = client.get(url, {"due_month": "1999-13"})
+    assert refused.status_code == 400
+    assert "Some filters were not understood" in refused.content.decode()

@@ -194,6 +194,11 @@ def test_the_workflow_buttons_move_it_along(postmortem, responder, manager, clie
     assert "This post-mortem is published; it cannot be published." in page
 
 
+def _counted(queries) -> int:
+    # The scheduler banner reads the sweep's stamp once every few seconds, whatever the rows.
+    return sum(1 for q in queries.captured_queries if "portal_sweepstatus" not in q["sql"])
+
+
 @pytest.mark.parametrize("name", ["postmortems:list", "postmortems:items"])
 def test_list_queries_do_not_grow_with_rows(name, declare, responder, client):
     def count():
@@ -201,7 +206,7 @@ def test_list_queries_do_not_grow_with_rows(name, declare, responder, client):
         client.get(reverse(name))  # the session's first request loads what it caches
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse(name)).status_code == 200
-        return len(queries)
+        return _counted(queries)
 
     def add(n):
         for _ in range(n):
@@ -222,7 +227,7 @@ def test_detail_queries_do_not_grow_with_rows(postmortem, responder, client):
         client.get(postmortem.get_absolute_url())  # the session's first request caches
         with CaptureQueriesContext(connection) as queries:
             assert client.get(postmortem.get_absolute_url()).status_code == 200
-        return len(queries)
+        return _counted(queries)
 
     pm.action_item_create(actor=responder, postmortem=postmortem, data=item_input(responder))
     pm.comment_add(actor=responder, postmortem=postmortem, body="Good")
