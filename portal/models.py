@@ -238,3 +238,29 @@ class ChannelCircuit(models.Model):
 
     def is_open(self, now) -> bool:
         return self.open_until is not None and self.open_until > now
+
+
+# On-call schedules live in portal/oncall/ (DESIGN.md); imported here so they belong to portal.
+from .oncall.models import (  # noqa: E402
+    OnCallSchedule,
+    RotationMember,
+    ScheduleOverride,
+    ScheduleRotation,
+)
+
+__all__ = [
+    "Channel",
+    "ChannelCircuit",
+    "Lane",
+    "Notification",
+    "OnCallSchedule",
+    "Profile",
+    "RotationMember",
+    "ScheduleOverride",
+    "ScheduleRotation",
+    "SweepStatus",
+    "Team",
+    "Timer",
+    "display_name",
+    "validate_time_zone",
+]

@@ -1,0 +1,93 @@
+"""On-call schedules as rows (issue 11): a schedule in a time zone with one or more rotations
+(layers: a later layer, where it has someone, wins over an earlier one) and overrides. The
+math is rotation.py; `portal.models` imports these so that they belong to the portal app."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class OnCallSchedule(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    team = models.ForeignKey(
+        "portal.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="schedules"
+    )
+    description = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleRotation(models.Model):
+    schedule = models.ForeignKey(OnCallSchedule, on_delete=models.CASCADE, related_name="rotations")
+    name = models.CharField(max_length=100)
+    layer = models.PositiveSmallIntegerField(default=1)
+    start = models.DateField()
+    shift_days = models.PositiveSmallIntegerField(default=7)
+    # 0 = Monday; null: hand over on any day (shifts shorter than a week).
+    handoff_weekday = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
+    handoff_time = models.TimeField(default="09:00")
+
+    class Meta:
+        ordering = ["schedule", "layer", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(shift_days__gte=1, shift_days__lte=366),
+                name="rotation_shift_days_bounded",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(handoff_weekday__isnull=True) | models.Q(handoff_weekday__lte=6),
+                name="rotation_weekday_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule}: {self.name}"
+
+
+class RotationMember(models.Model):
+    rotation = models.ForeignKey(ScheduleRotation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rotation_turns"
+    )
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["rotation", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rotation", "position"], name="rotation_member_position_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rotation} #{self.position}: {self.user_id}"
+
+
+class ScheduleOverride(models.Model):
+    schedule = models.ForeignKey(OnCallSchedule, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="schedule_overrides"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["schedule", "starts_at"]
+        indexes = [models.Index(fields=["schedule", "ends_at"], name="override_schedule_end_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="override_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} covers {self.schedule} from {self.starts_at:%Y-%m-%d %H:%M}"
