@@ -7,82 +7,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('portal', '0004_outbox_destinations_lanes_providers'),
+        ("portal", "0004_outbox_destinations_lanes_providers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OnCallSchedule',
+            name="OnCallSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('description', models.TextField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='schedules', to='portal.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("description", models.TextField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="schedules",
+                        to="portal.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleRotation',
+            name="ScheduleRotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('layer', models.PositiveSmallIntegerField(default=1)),
-                ('start', models.DateField()),
-                ('shift_days', models.PositiveSmallIntegerField(default=7)),
-                ('handoff_weekday', models.PositiveSmallIntegerField(blank=True, default=0, null=True)),
-                ('handoff_time', models.TimeField(default='09:00')),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rotations', to='portal.oncallschedule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("layer", models.PositiveSmallIntegerField(default=1)),
+                ("start", models.DateField()),
+                ("shift_days", models.PositiveSmallIntegerField(default=7)),
+                (
+                    "handoff_weekday",
+                    models.PositiveSmallIntegerField(blank=True, default=0, null=True),
+                ),
+                ("handoff_time", models.TimeField(default="09:00")),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rotations",
+                        to="portal.oncallschedule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['schedule', 'layer', 'id'],
+                "ordering": ["schedule", "layer", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RotationMember',
+            name="RotationMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rotation_turns', to=settings.AUTH_USER_MODEL)),
-                ('rotation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='portal.schedulerotation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rotation_turns",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rotation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="portal.schedulerotation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rotation', 'position'],
+                "ordering": ["rotation", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ScheduleOverride',
+            name="ScheduleOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('schedule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='overrides', to='portal.oncallschedule')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schedule_overrides', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="overrides",
+                        to="portal.oncallschedule",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schedule_overrides",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['schedule', 'starts_at'],
-                'indexes': [models.Index(fields=['schedule', 'ends_at'], name='override_schedule_end_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='override_ends_after_start')],
+                "ordering": ["schedule", "starts_at"],
+                "indexes": [
+                    models.Index(fields=["schedule", "ends_at"], name="override_schedule_end_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                        name="override_ends_after_start",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='schedulerotation',
-            constraint=models.CheckConstraint(condition=models.Q(('shift_days__gte', 1), ('shift_days__lte', 366)), name='rotation_shift_days_bounded'),
+            model_name="schedulerotation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("shift_days__gte", 1), ("shift_days__lte", 366)),
+                name="rotation_shift_days_bounded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schedulerotation',
-            constraint=models.CheckConstraint(condition=models.Q(('handoff_weekday__isnull', True), ('handoff_weekday__lte', 6), _connector='OR'), name='rotation_weekday_valid'),
+            model_name="schedulerotation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("handoff_weekday__isnull", True), ("handoff_weekday__lte", 6), _connector="OR"
+                ),
+                name="rotation_weekday_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rotationmember',
-            constraint=models.UniqueConstraint(fields=('rotation', 'position'), name='rotation_member_position_once'),
+            model_name="rotationmember",
+            constraint=models.UniqueConstraint(
+                fields=("rotation", "position"), name="rotation_member_position_once"
+            ),
         ),
     ]
