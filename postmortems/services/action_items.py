@@ -19,6 +19,7 @@ from portal.errors import ApplicationError
 from .. import authority
 from ..models import ActionItem, ActionItemChange, ItemStatus, PostMortem
 from ..rules import Category, Level, priority
+from .base import lock_item, save
 
 DUE_SOON_TIMER = "action_item_due_soon"
 OVERDUE_TIMER = "action_item_overdue"
@@ -132,8 +133,6 @@ def action_item_create(
 def action_item_update(
     *, actor, item: ActionItem, data: ItemInput, expected_version: int, now=None
 ) -> ActionItem:
-    from .base import lock_item, save
-
     now = now or timezone.now()
     item = lock_item(item, expected_version)
     authority.require("edit_item", actor, item.postmortem, item)
@@ -156,8 +155,6 @@ def action_item_update(
 def action_item_set_status(
     *, actor, item: ActionItem, status: str, reason: str = "", expected_version=None, now=None
 ) -> ActionItem:
-    from .base import lock_item, save
-
     now = now or timezone.now()
     item = lock_item(item, expected_version)
     authority.require("edit_item", actor, item.postmortem, item)
