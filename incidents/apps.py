@@ -8,7 +8,7 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         from portal import roles
 
-        from . import checklists, timer_handlers  # noqa: F401  (registers the handlers)
+        from . import checklists, paging, timer_handlers  # noqa: F401  (registers the handlers)
         from .statuspage import snapshot  # noqa: F401  (the public-state hook, its timer)
 
         roles.grant(

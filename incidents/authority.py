@@ -43,6 +43,7 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "take_command": ("take command of this incident", frozenset({R, S})),
     "appoint_commander": ("name someone else Incident Commander", frozenset({M, S})),
     "assign_role": ("assign response roles", frozenset({R})),
+    "page_someone": ("page someone", frozenset({R})),
     "release_role": ("release this role", frozenset({C, M, H})),
     "post_update": ("post status updates", frozenset({R})),
     "add_note": ("add notes", frozenset({R})),

@@ -252,6 +252,8 @@ class WarRoom:
     roles: list[RoleSlot]
     updates: list
     escalations: list
+    paging: list  # the incident's escalations (pages), newest first
+    page_targets: dict
     failed_notifications: list
     transitions: dict
     assignable: list
@@ -273,6 +275,7 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
 
     from portal import notifications
     from portal.models import Notification
+    from portal.oncall import selectors as oncall_selectors
 
     from . import authority, transitions
     from .models import KeyEvent, ResponseRole, RoleAssignment
@@ -330,6 +333,8 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
         roles=roles,
         updates=updates,
         escalations=escalations,
+        paging=oncall_selectors.escalations_for(f"incident:{incident.pk}"),
+        page_targets=oncall_selectors.page_targets(),
         failed_notifications=failed,
         transitions=transitions.allowed(incident.status),
         open_circuits=notifications.open_circuits() if failed else [],

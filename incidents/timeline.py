@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "public_page": "Status page",
     "significant": "Significance",
     "postmortem": "Post-mortem",
+    "page": "Paging",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -247,6 +248,12 @@ def escalation_triggered(incident: Incident, *, kind: str, label: str, at=None) 
     return _event(incident, "escalation_triggered", None, {"trigger": kind, "label": label}, at=at)
 
 
+def page(incident: Incident, actor, *, action: str, target: str = "", note: str = "", at=None):
+    """action: "paged" (someone paged by hand) or "acknowledged" (a page answered)."""
+    params = {"action": action, "target": target, "note": note}
+    return _event(incident, "page", actor, params, at=at)
+
+
 def component_status(incident: Incident, actor, *, change, at=None) -> TimelineEvent:
     """A component affected by the incident changed status (public: the status page shows
     component statuses)."""
@@ -402,6 +409,11 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "page":
+            if p.get("action") == "acknowledged":
+                return f"{who} acknowledged the page; the escalation stopped."
+            text = f"{who} paged {p.get('target')}"
+            return text + (f": {p['note']}" if p.get("note") else ".")
         case "postmortem":
             what = {
                 "started": "The post-mortem was started (draft).",

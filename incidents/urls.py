@@ -32,6 +32,12 @@ urlpatterns += [
     path("<incident_ref:reference>/status/", views.change_status, name="change_status"),
     path("<incident_ref:reference>/roles/", views.assign_role, name="assign_role"),
     path("<incident_ref:reference>/roles/release/", views.release_role, name="release_role"),
+    path("<incident_ref:reference>/page/", views.page_someone, name="page_someone"),
+    path(
+        "<incident_ref:reference>/page/<int:escalation_id>/acknowledge/",
+        views.acknowledge_page,
+        name="acknowledge_page",
+    ),
     path("<incident_ref:reference>/notes/", views.add_note, name="add_note"),
     path("<incident_ref:reference>/updates/", views.post_update, name="post_update"),
     path("<incident_ref:reference>/events/<int:event_id>/key/", views.mark_key, name="mark_key"),

@@ -13,7 +13,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "display_name", "phone", "time_zone"]
+    list_display = ["user", "display_name", "time_zone"]
     search_fields = ["user__username", "display_name"]
 
 
@@ -51,3 +51,6 @@ class NotificationAdmin(admin.ModelAdmin):
 @admin.register(ChannelCircuit)
 class ChannelCircuitAdmin(admin.ModelAdmin):
     list_display = ["channel", "provider", "consecutive_failures", "open_until", "updated_at"]
+
+
+from .oncall import admin as oncall_admin  # noqa: E402, F401  (registers the on-call models)

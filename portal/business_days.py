@@ -4,7 +4,8 @@ post-mortem meeting, "within 5 business days of resolution"."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -60,3 +61,51 @@ def end_of_business_days(
             counted += 1
     midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
     return midnight.astimezone(ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """Working hours on business days in a zone (spec "Response Activation": 9:00 AM - 5:00 PM
+    local time); outside them is "after hours"."""
+
+    zone: ZoneInfo
+    opens: time = time(9)
+    closes: time = time(17)
+    country: str | None = None
+    subdivision: str | None = None
+
+    def _business(self, day: date) -> bool:
+        return is_business_day(day, country=self.country, subdivision=self.subdivision)
+
+    def contains(self, at: datetime) -> bool:
+        local = at.astimezone(self.zone)
+        return self._business(local.date()) and self.opens <= local.time() < self.closes
+
+    def next_opening(self, at: datetime) -> datetime:
+        """`at` itself when inside working hours, else when they next open. Aware, in UTC."""
+        if self.contains(at):
+            return at
+        local = at.astimezone(self.zone)
+        day = local.date()
+        if local.time() >= self.opens:
+            day += timedelta(days=1)
+        for _ in range(366):
+            if self._business(day):
+                break
+            day += timedelta(days=1)
+        return datetime.combine(day, self.opens, tzinfo=self.zone).astimezone(UTC)
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        """`start` plus `duration` of working time: a P4's 24 hours declared on a Friday
+        evening start running on Monday at opening and stop overnight and at weekends."""
+        at = self.next_opening(start)
+        left = duration
+        for _ in range(3660):
+            local = at.astimezone(self.zone)
+            closing = datetime.combine(local.date(), self.closes, tzinfo=self.zone)
+            today = closing - local.replace(tzinfo=self.zone)
+            if left <= today:
+                return (local + left).astimezone(UTC)
+            left -= today
+            at = self.next_opening(closing.astimezone(UTC))
+        raise ValueError("duration too long for working hours")

@@ -15,16 +15,10 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = ["display_name", "phone", "time_zone"]
+        fields = ["display_name", "time_zone"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
-
-    def clean_phone(self):
-        phone = self.cleaned_data["phone"].replace(" ", "")
-        if phone and not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
-            raise forms.ValidationError("Use international format: + and 7 to 15 digits.")
-        return phone

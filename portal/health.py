@@ -38,9 +38,10 @@ _inflight = None
 
 
 def _database_snapshot() -> dict:
-    """Runs in a helper thread (its own connection): reachability, the sweep's stamps and the
-    failure counts, in three indexed queries."""
+    """Runs in a helper thread (its own connection): reachability, the sweep's stamps, the
+    failure counts and the late pages, in a handful of indexed queries."""
     from .models import Notification, SweepStatus, Timer
+    from .oncall import audit
 
     try:
         with connection.cursor() as cursor:
@@ -55,6 +56,7 @@ def _database_snapshot() -> dict:
             "failed_notifications": Notification.objects.filter(
                 status=Notification.Status.FAILED
             ).count(),
+            "late_pages": audit.late_pages().total,
         }
     except Exception as exc:
         log.warning("health: database unreachable: %s", exc)
@@ -144,11 +146,14 @@ def report(now: datetime | None = None) -> dict:
         body["last_sweep_at"] = db["last_sweep_at"].isoformat() if db["last_sweep_at"] else None
         body["failed_timers"] = db["failed_timers"]
         body["failed_notifications"] = db["failed_notifications"]
+        body["late_pages"] = db["late_pages"]
+        # Pages more than PAGE_LATE_SECONDS late: degraded, never a reason to fail the probe.
+        body["paging"] = OK if not db["late_pages"] else "late"
     else:
         body["sweep"] = body["worker"] = "unknown"
     if settings.REDIS_URL:
         body["cache"] = DOWN if resilience.redis.is_down() else OK
-    checks = ("database", "broker", "sweep", "worker", "cache")
+    checks = ("database", "broker", "sweep", "worker", "cache", "paging")
     if any(body.get(name, OK) != OK for name in checks):
         body["status"] = "degraded"
     return body

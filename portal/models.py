@@ -17,6 +17,19 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True, max_length=2000)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    # Paging (issue 11): the team lead escalations reach, the team's queue (a shared mailbox)
+    # and the Slack incoming webhook its pages are posted to.
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="teams_led",
+    )
+    queue_email = models.EmailField(blank=True, help_text="The team queue's shared mailbox.")
+    slack_webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Slack incoming webhook for the team's pages."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -30,9 +43,6 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     display_name = models.CharField(max_length=150, blank=True)
-    phone = models.CharField(
-        max_length=32, blank=True, help_text="E.164, e.g. +4915112345678, for SMS and calls."
-    )
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
 
     def __str__(self) -> str:
@@ -183,6 +193,9 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Pages: when it was due to reach its addressee (the escalation step's due time), for the
+    # late-page auditor.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -196,6 +209,12 @@ class Notification(models.Model):
             models.Index(fields=["topic", "status"], name="notification_topic_idx"),
             models.Index(
                 fields=["id"], name="notification_failed_idx", condition=models.Q(status="failed")
+            ),
+            # The late-page auditor reads pages by their due time.
+            models.Index(
+                fields=["due_at"],
+                name="notification_page_due_idx",
+                condition=models.Q(lane=0, due_at__isnull=False),
             ),
         ]
         constraints = [
@@ -242,22 +261,44 @@ class ChannelCircuit(models.Model):
 
 # On-call schedules live in portal/oncall/ (DESIGN.md); imported here so they belong to portal.
 from .oncall.models import (  # noqa: E402
+    CalendarFeed,
+    ContactMethod,
+    ContactThrottle,
+    Escalation,
+    EscalationPolicy,
+    EscalationRoute,
+    EscalationStep,
+    MatrixEntry,
+    OnCallRole,
     OnCallSchedule,
+    Page,
     RotationMember,
     ScheduleOverride,
     ScheduleRotation,
+    StepTarget,
 )
 
 __all__ = [
+    "CalendarFeed",
     "Channel",
     "ChannelCircuit",
+    "ContactMethod",
+    "ContactThrottle",
+    "Escalation",
+    "EscalationPolicy",
+    "EscalationRoute",
+    "EscalationStep",
     "Lane",
+    "MatrixEntry",
     "Notification",
+    "OnCallRole",
     "OnCallSchedule",
+    "Page",
     "Profile",
     "RotationMember",
     "ScheduleOverride",
     "ScheduleRotation",
+    "StepTarget",
     "SweepStatus",
     "Team",
     "Timer",

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from . import resilience
 from .channels import PermanentError, longest_timeout, sender_for
-from .models import Channel, ChannelCircuit, Lane, Notification
+from .models import Channel, ChannelCircuit, ContactThrottle, Lane, Notification
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ REASONS: dict[str, Reason] = {
     "response_breach": Reason("Response time breached", (Channel.PORTAL, Channel.EMAIL)),
     "role_assigned": Reason("Response role given", (Channel.PORTAL, Channel.EMAIL)),
     "page": Reason("Page", (Channel.PHONE, Channel.SMS, Channel.EMAIL), Lane.PAGE),
+    "contact_verification": Reason("Contact method test message", (Channel.EMAIL,), Lane.PAGE),
     "postmortem_due_soon": Reason("Post-mortem meeting due soon", (Channel.PORTAL, Channel.EMAIL)),
     "postmortem_overdue": Reason("Post-mortem meeting overdue", (Channel.PORTAL, Channel.EMAIL)),
     "postmortem_shared": Reason("Post-mortem shared", (Channel.EMAIL,)),
@@ -93,9 +94,17 @@ def _destination_of(user, channel: str) -> tuple[str, str]:
     if channel == Channel.EMAIL:
         return (user.email, "") if user.email else ("", "has no email address")
     if channel in (Channel.SMS, Channel.PHONE):
-        profile = getattr(user, "profile", None)
-        phone = profile.phone if profile is not None else ""
-        return (phone, "") if phone else ("", "has no phone number in their profile")
+        # Only a number its owner proved by answering a test message (issue 11).
+        from .models import ContactMethod
+
+        number = (
+            ContactMethod.objects.filter(user=user, kind=channel, verified_at__isnull=False)
+            .order_by("id")
+            .values_list("address", flat=True)
+            .first()
+        )
+        what = "SMS" if channel == Channel.SMS else "phone calls"
+        return (number, "") if number else ("", f"has no verified number for {what}")
     return "", ""
 
 
@@ -112,6 +121,7 @@ def notify(
     topic: str = "",
     lane: int | None = None,
     now: datetime | None = None,
+    due_at: datetime | None = None,
 ) -> list[Notification]:
     """Write the outbox rows for one occasion. key identifies the occasion (e.g.
     "update-overdue:42:2026-11-27T10:00"); the addressee and channel are appended to make each
@@ -134,6 +144,7 @@ def notify(
         "lane": lane,
         "created_at": now,
         "next_attempt_at": now,
+        "due_at": due_at,
     }
     rows: list[Notification] = []
 
@@ -154,7 +165,9 @@ def notify(
             if channel == Channel.PORTAL:
                 fields.update(status=Notification.Status.SENT, sent_at=now)
             else:
-                _, unreachable = _destination_of(user, channel)
+                destination, unreachable = _destination_of(user, channel)
+                if channel in (Channel.SMS, Channel.PHONE):
+                    fields["destination"] = destination
                 if unreachable:
                     # Recorded, visibly, instead of silently dropped.
                     fields.update(
@@ -256,6 +269,17 @@ def deliver(notification_id: int, now: datetime | None = None) -> str:
             ],
         )
         return "deferred"
+    if sender.min_interval and notification.destination:
+        free_at = _claim_contact(notification, now, sender.min_interval)
+        if free_at is not None:
+            # This person was texted or called less than a minute ago: wait, uncounted.
+            _release(
+                notification.pk,
+                claimed_at,
+                status=Notification.Status.PENDING,
+                next_attempt_at=free_at,
+            )
+            return "deferred"
     try:
         sender.send(notification)
     except SoftTimeLimitExceeded:
@@ -306,6 +330,31 @@ def deliver(notification_id: int, now: datetime | None = None) -> str:
     ):
         log.warning("notification %s was sent after its lease ran out", notification.pk)
     return "sent"
+
+
+def _claim_contact(notification: Notification, now: datetime, interval: float):
+    """Take the contact's next free moment (None), or say when it is free (a datetime)."""
+    throttle = ContactThrottle.objects.filter(
+        channel=notification.channel, destination=notification.destination
+    )
+    following = now + timedelta(seconds=interval)
+    for _ in range(3):
+        if throttle.filter(next_free_at__lte=now).update(next_free_at=following):
+            return None
+        free_at = throttle.values_list("next_free_at", flat=True).first()
+        if free_at is not None:
+            return free_at
+        try:
+            with transaction.atomic():
+                ContactThrottle.objects.create(
+                    channel=notification.channel,
+                    destination=notification.destination,
+                    next_free_at=following,
+                )
+            return None
+        except IntegrityError:  # created by a concurrent send: look again
+            continue
+    return following
 
 
 def _record_failure(channel: str, provider: str, exc: Exception, now: datetime) -> None:

@@ -4,10 +4,9 @@ from .models import Profile
 
 
 @transaction.atomic
-def profile_update(*, user, display_name: str, phone: str, time_zone: str) -> Profile:
+def profile_update(*, user, display_name: str, time_zone: str) -> Profile:
     profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
     profile.display_name = display_name
-    profile.phone = phone
     profile.time_zone = time_zone
     profile.full_clean()
     profile.save()

@@ -2,6 +2,7 @@
 environment (DESIGN.md decision 10). With nothing set, the portal runs on embedded defaults:
 SQLite and Celery's filesystem broker under var/, email to the console."""
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -297,10 +298,48 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-TIMER_SWEEP_SECONDS = env.float("TIMER_SWEEP_SECONDS", default=5.0)
+# Issue 11: escalations need a sweep at least every 5 s; 1 s is the shortest allowed.
+TIMER_SWEEP_SECONDS = min(max(env.float("TIMER_SWEEP_SECONDS", default=5.0), 1.0), 5.0)
 # /healthz calls the sweep stale when the last one finished longer ago than this many sweep
 # intervals, and beat sweeps by itself when no worker has (portal/beat.py).
 SWEEP_STALE_AFTER = env.float("SWEEP_STALE_AFTER", default=3.0)
+# Paging (issue 11). Acknowledgement links in pages expire after this many hours.
+PAGE_ACK_LINK_HOURS = min(max(env.int("PAGE_ACK_LINK_HOURS", default=24), 1), 168)
+# A page later than this (from its step's due time to its send) is flagged on the dashboard
+# and as degraded in the health report.
+PAGE_LATE_SECONDS = min(max(env.int("PAGE_LATE_SECONDS", default=60), 10), 3600)
+# The organisation-wide #incident-response Slack webhook, for pages of teams that have none.
+SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+# SMS and phone calls go through a generic HTTP provider: a URL, an Authorization header
+# value and a JSON body template whose strings may hold {to}, {message}, {subject}, {url},
+# {key} (the idempotency key) and {channel}. A channel without a URL has no sender: its pages
+# are recorded as skipped, with that reason.
+_DEFAULT_PROVIDER_BODY = '{"to": "{to}", "message": "{message}", "idempotency_key": "{key}"}'
+PAGING_PROVIDERS = {}
+for _channel in ("sms", "phone"):
+    _url = env.str(f"{_channel.upper()}_PROVIDER_URL", default="")
+    if _url:
+        _body = env.str(f"{_channel.upper()}_PROVIDER_BODY", default=_DEFAULT_PROVIDER_BODY)
+        try:
+            json.loads(_body)
+        except ValueError as _error:
+            raise ImproperlyConfigured(
+                f"{_channel.upper()}_PROVIDER_BODY is not JSON: {_error}"
+            ) from None
+        PAGING_PROVIDERS[_channel] = {
+            "url": _url,
+            "auth": env.str(f"{_channel.upper()}_PROVIDER_AUTH", default=""),
+            "body": _body,
+        }
+# How long one minute of an escalation policy's waits lasts, in seconds: 60, except for
+# tests, benchmarks and drills that run an escalation in seconds instead of minutes.
+ESCALATION_SECONDS_PER_MINUTE = min(
+    max(env.float("ESCALATION_SECONDS_PER_MINUTE", default=60.0), 0.1), 60.0
+)
+# At most one SMS or call per this many seconds to one number; later ones wait their turn.
+PAGE_CONTACT_INTERVAL_SECONDS = min(
+    max(env.int("PAGE_CONTACT_INTERVAL_SECONDS", default=60), 0), 3600
+)
 # Escalate when the root cause is still unknown this long after declaration.
 ESCALATION_ROOT_CAUSE_MINUTES = env.int("ESCALATION_ROOT_CAUSE_MINUTES", default=60)
 # P3/P4 have no update cadence; their first update is due this long after verification.

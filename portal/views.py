@@ -16,12 +16,19 @@ def profile(request):
         request.session[SESSION_KEY] = profile.time_zone
         messages.success(request, "Profile saved.")
         return redirect("profile")
-    return render(
-        request,
-        "portal/profile.html",
-        {"form": form, "teams": request.user.teams.all()},
-        status=400 if request.method == "POST" else 200,
-    )
+    return profile_render(request, form=form, status=400 if request.method == "POST" else 200)
+
+
+def profile_render(request, *, form=None, status: int = 200, **extra):
+    """The profile page; the on-call views render it too, with their forms' errors."""
+    from .oncall.views import contact_context
+
+    if form is None:
+        form = ProfileForm(instance=services.profile_for(request.user))
+    context = {"form": form, "teams": request.user.teams.all()}
+    context.update(contact_context(request.user))
+    context.update(extra)
+    return render(request, "portal/profile.html", context, status=status)
 
 
 @require_http_methods(["GET"])

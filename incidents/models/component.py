@@ -46,6 +46,14 @@ class Component(models.Model):
         ComponentGroup, on_delete=models.PROTECT, related_name="components", null=True, blank=True
     )
     position = models.PositiveSmallIntegerField(default=0)
+    # Whose on-call is paged for an incident in this component (issue 11).
+    owning_team = models.ForeignKey(
+        "portal.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="components",
+    )
     # Changed only through services.component_set_status, which writes the history row.
     status = models.CharField(
         max_length=24, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL

@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal import timers
 from portal.errors import ApplicationError
 
-from .. import authority, bounds, timeline
+from .. import authority, bounds, paging, timeline
 from ..impact import IMPACT_FIELDS, Assessment, suggest_severity
 from ..models import (
     ChecklistTemplate,
@@ -168,4 +168,5 @@ def incident_declare(
         timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
     update_reminders.schedule(incident)
     escalation_triggers.check(incident, now=now)
+    paging.start(incident, actor=actor, now=now)
     return incident

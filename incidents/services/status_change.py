@@ -11,7 +11,7 @@ from django.utils import timezone
 from portal import hooks, timers
 from portal.errors import ApplicationError, ConflictError
 
-from .. import authority, timeline, transitions
+from .. import authority, paging, timeline, transitions
 from ..models import Followup, Incident, IncidentChecklistItem, Status
 from . import escalation_triggers, update_reminders, updates
 from .base import lock, save
@@ -136,6 +136,8 @@ def incident_change_status(
         fields["postmortem_published_at"] = None
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
+    if to in (Status.RESOLVED, Status.CLOSED):
+        paging.stop(incident, f"The incident was {Status(to).label.lower()}.", now)
     changed = timeline.status_changed(
         incident,
         actor,

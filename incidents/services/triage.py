@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from portal import timers
 from portal.errors import ApplicationError
+from portal.oncall import services as oncall
 
-from .. import authority, timeline
+from .. import authority, paging, timeline
 from ..models import Incident, Status
 from . import escalation_triggers, notices, publicity, update_reminders
 from .base import lock, lock_for_timer, save
@@ -29,6 +30,7 @@ def incident_acknowledge(*, actor, incident: Incident, now: datetime | None = No
     now = now or timezone.now()
     save(incident, acknowledged_at=now)
     timers.cancel(RESPONSE_TIMER, incident.pk)
+    oncall.escalations_acknowledge_for(paging.topic(incident), actor, now)
     auto_tick(incident, timeline.acknowledged(incident, actor, at=now))
     return incident
 
@@ -55,6 +57,8 @@ def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -
         fields["acknowledged_at"] = now
     save(incident, **fields)
     timers.cancel(RESPONSE_TIMER, incident.pk)
+    if newly_acknowledged:
+        oncall.escalations_acknowledge_for(paging.topic(incident), actor, now)
     update_reminders.schedule(incident)
     published = publicity.auto_publish(incident, now=now)
     auto_tick(
@@ -93,6 +97,7 @@ def incident_mark_false_alarm(
         next_update_due_at=None,
     )
     timers.cancel(RESPONSE_TIMER, incident.pk)
+    paging.stop(incident, "Closed as a false alarm.", now)
     update_reminders.cancel(incident)
     escalation_triggers.cancel(incident)
     timeline.false_alarm(incident, actor, note=note, at=now)

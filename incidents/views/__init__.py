@@ -24,8 +24,11 @@ from .pages import (
     incident_list,
     suggest_severity,
 )
+from .paging import acknowledge_page, page_someone
 
 __all__ = [
+    "acknowledge_page",
+    "page_someone",
     "add_note",
     "assign_role",
     "change_status",

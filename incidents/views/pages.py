@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from portal.errors import ApplicationError, ConflictError
+from portal.oncall import audit
 
 from .. import authority, exports, selectors, services, war_room
 from ..forms import (
@@ -75,7 +76,7 @@ def dashboard(request):
     return render(
         request,
         _partial(request, "incidents/dashboard.html", "board"),
-        {"board": data, "severities": SEVERITIES.values()},
+        {"board": data, "severities": SEVERITIES.values(), "late_pages": audit.late_pages()},
     )
 
 

@@ -23,6 +23,9 @@ class Sender:
     send: Callable
     provider: Callable
     timeout: float
+    # At most one message per this many seconds to one destination (SMS and calls: a person
+    # is not woken twice in a minute); later ones wait their turn, none is dropped.
+    min_interval: float = 0.0
 
 
 _senders: dict[str, Sender] = {}
@@ -34,12 +37,15 @@ def register_sender(
     *,
     provider: Callable | None = None,
     timeout: float = 30.0,
+    min_interval: float = 0.0,
 ) -> Sender:
     from ..models import Channel
 
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}; channels are {Channel.values}")
-    sender = Sender(channel, send, provider or (lambda n: channel), float(timeout))
+    sender = Sender(
+        channel, send, provider or (lambda n: channel), float(timeout), float(min_interval)
+    )
     _senders[channel] = sender
     return sender
 

@@ -47,3 +47,11 @@ def markdown_filter(value: str | None):
     from portal.markdown import render
 
     return render(value)
+
+
+@register.filter
+def person(person_id, names: dict) -> str:
+    """{{ shift.person|person:names }}: a person's name by id; "nobody" for a gap."""
+    if person_id is None:
+        return "Nobody (gap)"
+    return names.get(person_id, "a deactivated user")

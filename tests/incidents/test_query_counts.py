@@ -83,14 +83,16 @@ def test_incident_page_does_not_grow_with_events(rc, declare, responder, compone
     assert incident.events.count() == 50
     many = queries_for(rc, url)
     assert many == few, (few, many)
-    assert few <= 23  # +1: whether the status moved on since the last update (the offer)
+    # +1: whether the status moved on since the last update (the offer); +4: paging (the
+    # escalations, their pages, the teams and schedules "page someone" offers).
+    assert few <= 27
 
 
 def test_dashboard_query_budget(rc, declare, components):
     make_incidents(declare, components, 10)
     # Session, user, permissions (2), notifications, profile; the incidents, their components,
     # escalations and commanders; the viewer's roles; the recently resolved (none here).
-    assert queries_for(rc, reverse("dashboard")) <= 12
+    assert queries_for(rc, reverse("dashboard")) <= 14  # +2: the late-page auditor
 
 
 def make_commanded_and_resolved(declare, components, make_user, n, start=0):
@@ -118,7 +120,7 @@ def test_dashboard_commanders_and_recently_resolved_do_not_grow(
     make_commanded_and_resolved(declare, components, make_user, 22, start=3)  # past the cap
     many = queries_for(client, reverse("dashboard"))
     assert many == few, (few, many)
-    assert few <= 13  # the budget above, and the commanders of the recently resolved
+    assert few <= 15  # the budget above, and the commanders of the recently resolved
 
 
 def export_queries(client) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from portal import notifications
-from portal.channels import PermanentError, register_sender, sender_for, unregister_sender
+from portal.channels import PermanentError, register_sender, sender_for
 from portal.channels import email as email_channel
 from portal.models import Channel, ChannelCircuit, Lane, Notification
 from tests.conftest import race
@@ -35,16 +35,6 @@ def smtp(settings, smtp_server):
         return inbox
 
     return start
-
-
-@pytest.fixture
-def restore_senders():
-    saved = {c: sender_for(c) for c in Channel.values}
-    yield
-    for channel, sender in saved.items():
-        unregister_sender(channel)
-        if sender is not None:
-            register_sender(channel, sender.send, provider=sender.provider, timeout=sender.timeout)
 
 
 def test_a_bare_destination_is_mailed_with_a_message_id_from_its_key(db, smtp):
@@ -74,8 +64,7 @@ def test_a_channel_without_a_sender_is_recorded_as_skipped_and_shown(
 ):
     incident = declare()
     pager = make_user("pat", "Responder")
-    pager.profile.phone = "+4915112345678"
-    pager.profile.save()
+    pager.contact_methods.create(kind="sms", address="+4915112345678", verified_at=timezone.now())
     notifications.notify(
         key="page:1",
         reason="page",
@@ -334,7 +323,7 @@ def test_sms_skipped_reason_names_who_has_no_phone(db, make_user):
         key="p", reason="page", recipients=[person], channels=[Channel.SMS], subject="s"
     )
     row = Notification.objects.get()
-    assert row.status == SKIPPED and "has no phone number" in row.last_error
+    assert row.status == SKIPPED and "has no verified number for SMS" in row.last_error
 
 
 def test_permanent_error_class_is_what_senders_raise(db, restore_senders):

@@ -14,7 +14,9 @@ from django.utils import timezone
 from incidents import services
 from incidents.models import Component, ComponentGroup, Incident, Status
 from portal import roles
-from portal.models import Profile, Team
+from portal.models import Escalation, Profile, Team
+from portal.oncall import demo as oncall_demo
+from portal.oncall import services as oncall
 
 DEMO_PASSWORD = "demo-portal-2026"
 
@@ -42,6 +44,10 @@ COMPONENTS = (
 )
 
 
+# Which team owns (and is paged for) each group's components.
+OWNERS = {"Core platform": "Platform", "AI": "AI Services", "Data": "Data", "Delivery": "Platform"}
+
+
 class Command(BaseCommand):
     help = "Load demo users, teams, components and incidents (idempotent)."
 
@@ -56,9 +62,11 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             roles.sync_groups()
-            users = self._people()
-            self._components()
+            users, teams = self._people()
+            oncall_demo.seed(users, teams)
+            self._components(teams)
             created = self._incidents(users)
+            self._answer_pages(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({created} new incident{'s' if created != 1 else ''})."
@@ -88,16 +96,17 @@ class Command(BaseCommand):
                 user=user, defaults={"display_name": display, "time_zone": tz}
             )
             users[username] = user
-        return users
+        return users, teams
 
-    def _components(self):
+    def _components(self, teams):
         for gpos, (group_name, names) in enumerate(COMPONENTS):
             group, _ = ComponentGroup.objects.get_or_create(
                 name=group_name, defaults={"position": gpos}
             )
+            owner = teams[OWNERS[group_name]]
             for pos, name in enumerate(names):
                 Component.objects.get_or_create(
-                    name=name, defaults={"group": group, "position": pos}
+                    name=name, defaults={"group": group, "position": pos, "owning_team": owner}
                 )
 
     def _p1_story(self, p1, users, t0):
@@ -224,6 +233,18 @@ class Command(BaseCommand):
             ends_at=now + timedelta(days=2, hours=2),
             now=now,
         )
+
+    def _answer_pages(self, users) -> None:
+        """The demo's incidents were declared in the past: their pages were answered then
+        (else the first sweep would page every later step at once, all of them late)."""
+        for escalation in Escalation.objects.filter(state__in=Escalation.OPEN_STATES):
+            person = (
+                escalation.pages.filter(user__isnull=False).values_list("user", flat=True).first()
+            )
+            who = next((u for u in users.values() if u.pk == person), users["alice"])
+            oncall.escalation_acknowledge(
+                user=who, escalation=escalation, now=escalation.started_at
+            )
 
     def _incidents(self, users) -> int:
         c = {comp.name: comp for comp in Component.objects.all()}

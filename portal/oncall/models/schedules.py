@@ -1,6 +1,8 @@
 """On-call schedules as rows (issue 11): a schedule in a time zone with one or more rotations
 (layers: a later layer, where it has someone, wins over an earlier one) and overrides. The
-math is rotation.py; `portal.models` imports these so that they belong to the portal app."""
+math is rotation.py."""
+
+import calendar
 
 from django.conf import settings
 from django.db import models
@@ -50,6 +52,12 @@ class ScheduleRotation(models.Model):
     def __str__(self) -> str:
         return f"{self.schedule}: {self.name}"
 
+    @property
+    def handoff_day_name(self) -> str:
+        if self.handoff_weekday is None:
+            return ""
+        return calendar.day_name[self.handoff_weekday]
+
 
 class RotationMember(models.Model):
     rotation = models.ForeignKey(ScheduleRotation, on_delete=models.CASCADE, related_name="members")
@@ -91,3 +99,29 @@ class ScheduleOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} covers {self.schedule} from {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(models.Model):
+    """A secret, revocable iCal URL: a schedule's shifts, or one person's across schedules.
+    The token is the only credential (calendar apps cannot log in); revoking it ends it."""
+
+    token = models.CharField(max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    schedule = models.ForeignKey(
+        OnCallSchedule, on_delete=models.CASCADE, null=True, blank=True, related_name="feeds"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        what = self.schedule.name if self.schedule_id else "personal"
+        return f"{what} feed of {self.owner_id}"
+
+    @property
+    def is_personal(self) -> bool:
+        return self.schedule_id is None
