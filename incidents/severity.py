@@ -24,6 +24,9 @@ class SeverityLevel:
     # significant P3 incidents (marked by the Incident Commander or a Manager).
     postmortem_required: bool = False
     postmortem_if_significant: bool = False
+    # Spec "Response Activation": after hours P3/P4 are "tracked for next business day", so
+    # their response time counts working hours only (the default escalation policy's).
+    business_hours_clock: bool = False
 
     @property
     def choice_label(self) -> str:
@@ -106,6 +109,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
             update_cadence=None,
             css="info",
             postmortem_if_significant=True,
+            business_hours_clock=True,
         ),
         SeverityLevel(
             code="P4",
@@ -116,6 +120,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
             channels=(Channel.EMAIL,),
             update_cadence=None,
             css="secondary",
+            business_hours_clock=True,
         ),
     )
 }

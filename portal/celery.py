@@ -40,6 +40,11 @@ def _beat_schedule():
             # A sweep that could not start before the next one is due is pointless.
             "options": {"expires": max(every * 2, 5)},
         },
+        "handoff-reminders": {
+            "task": "portal.tasks.handoff_reminders",
+            "schedule": 300.0,
+            "options": {"expires": 240},
+        },
         "dispatch-notifications": {
             "task": "portal.tasks.dispatch_notifications",
             "schedule": every * 2,

@@ -69,6 +69,7 @@ REASONS: dict[str, Reason] = {
     "response_breach": Reason("Response time breached", (Channel.PORTAL, Channel.EMAIL)),
     "role_assigned": Reason("Response role given", (Channel.PORTAL, Channel.EMAIL)),
     "page": Reason("Page", (Channel.PHONE, Channel.SMS, Channel.EMAIL), Lane.PAGE),
+    "handoff": Reason("On-call handoff", (Channel.PORTAL, Channel.EMAIL)),
     "contact_verification": Reason("Contact method test message", (Channel.EMAIL,), Lane.PAGE),
     "postmortem_due_soon": Reason("Post-mortem meeting due soon", (Channel.PORTAL, Channel.EMAIL)),
     "postmortem_overdue": Reason("Post-mortem meeting overdue", (Channel.PORTAL, Channel.EMAIL)),

@@ -336,6 +336,8 @@ for _channel in ("sms", "phone"):
 ESCALATION_SECONDS_PER_MINUTE = min(
     max(env.float("ESCALATION_SECONDS_PER_MINUTE", default=60.0), 0.1), 60.0
 )
+# The person coming on call is reminded this many minutes before their shift starts.
+HANDOFF_REMINDER_MINUTES = min(max(env.int("HANDOFF_REMINDER_MINUTES", default=60), 5), 1440)
 # At most one SMS or call per this many seconds to one number; later ones wait their turn.
 PAGE_CONTACT_INTERVAL_SECONDS = min(
     max(env.int("PAGE_CONTACT_INTERVAL_SECONDS", default=60), 0), 3600

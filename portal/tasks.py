@@ -24,3 +24,15 @@ def dispatch_notifications() -> dict[str, int]:
     """Send whatever is due in the outbox, pages first: retries, and rows whose worker died.
     Stops taking rows after DISPATCH_BUDGET seconds, well inside the soft time limit."""
     return notifications.dispatch_due(budget=notifications.DISPATCH_BUDGET)
+
+
+@shared_task(
+    name="portal.tasks.handoff_reminders", acks_late=True, time_limit=120, soft_time_limit=100
+)
+def handoff_reminders() -> int:
+    """Remind whoever comes on call soon; safe to run twice (the notices' keys)."""
+    from django.utils import timezone
+
+    from .oncall import handoffs
+
+    return handoffs.remind(timezone.now())

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("notifications/health/", views.notification_health, name="notification_health"),
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
     path("postmortems/", include("postmortems.urls")),

@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from . import notifications, services
+from . import delivery, notifications, services
 from .forms import ProfileForm
 from .middleware import SESSION_KEY
 
@@ -44,3 +46,14 @@ def notification_list(request):
 def notifications_read(request):
     notifications.mark_all_read(request.user)
     return redirect("notifications")
+
+
+@require_http_methods(["GET"])
+@permission_required("portal.view_notification", raise_exception=True)
+def notification_health(request):
+    """For admins: providers short-circuited, backlog, outcomes, failures, late pages."""
+    return render(
+        request,
+        "portal/notification_health.html",
+        {"health": delivery.delivery_health(), "now": timezone.now()},
+    )

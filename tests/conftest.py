@@ -212,3 +212,13 @@ def _fresh_status_snapshot(request, settings, tmp_path_factory):
     serve.limiter = serve.RateLimit(settings.STATUS_PAGE_RATE_LIMIT)
     yield
     snapshot.forget()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_business_hours():
+    """The default policy's working hours are cached per process: each test reads its own."""
+    from portal.oncall.routing import forget_business_hours
+
+    forget_business_hours()
+    yield
+    forget_business_hours()

@@ -168,8 +168,14 @@ class Incident(ImpactAssessment):
     @property
     def response_due_at(self) -> datetime:
         """The response clock runs from detection: a problem noticed at 10:00 and declared at
-        10:20 has already used 20 minutes of a P1's 15."""
-        return shifted(self.detected_at, self.severity_level.response_time)
+        10:20 has already used 20 minutes of a P1's 15. A P3/P4's counts working hours only:
+        detected on a Friday evening, its 24 hours start on Monday at 09:00."""
+        level = self.severity_level
+        if level.business_hours_clock:
+            from portal.oncall.routing import business_hours
+
+            return business_hours().add(self.detected_at, level.response_time)
+        return shifted(self.detected_at, level.response_time)
 
     def response_state(self, now: datetime | None = None) -> str:
         """'met', 'breached' (acknowledged late, or not yet and past due), 'pending',

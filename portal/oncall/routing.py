@@ -2,10 +2,12 @@
 target resolved to people through schedules, the escalation matrix and the team roles. Pure
 reads; the escalation service (services.py) decides what to do with the answer."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from ..business_days import WorkingHours
@@ -48,6 +50,26 @@ def working_hours(policy: EscalationPolicy) -> WorkingHours:
 
 def default_policy() -> EscalationPolicy | None:
     return EscalationPolicy.objects.filter(is_default=True).first()
+
+
+_hours: dict = {"at": None, "value": None}
+HOURS_CACHE_SECONDS = 60.0
+
+
+def business_hours() -> WorkingHours:
+    """The default policy's working hours, read at most once a minute per process (every
+    P3/P4 on a page asks for them); without a policy, 09:00-17:00 in TIME_ZONE."""
+    now = time.monotonic()
+    if _hours["at"] is not None and now - _hours["at"] < HOURS_CACHE_SECONDS:
+        return _hours["value"]
+    policy = default_policy()
+    value = working_hours(policy) if policy else WorkingHours(ZoneInfo(settings.TIME_ZONE))
+    _hours.update(at=now, value=value)
+    return value
+
+
+def forget_business_hours() -> None:
+    _hours.update(at=None, value=None)
 
 
 def window_at(policy: EscalationPolicy, at: datetime) -> str:

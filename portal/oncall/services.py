@@ -11,7 +11,7 @@ escalation: the same order as a person acknowledging on the incident page (incid
 escalation), so the two never deadlock."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -52,7 +52,6 @@ class Subject:
     channels: tuple[str, ...] = ()
     team: object = None
     incident_type: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def ack_url(escalation: Escalation, user) -> str:

@@ -89,27 +89,42 @@ def index(request):
 def _schedule_context(request, schedule: OnCallSchedule, form=None) -> dict:
     now = timezone.now()
     zone = ZoneInfo(schedule.time_zone)
-    coming = selectors.schedule_shifts(schedule, now, now + timedelta(days=CALENDAR_DAYS))
+    first = now.astimezone(zone).date()
+    # From the start of today (local), so today's shift shows its real start.
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = start + timedelta(days=CALENDAR_DAYS)
+    coming = selectors.schedule_shifts(schedule, start, end)
+    current = next((s for s in coming if s.starts_at <= now < s.ends_at), None)
+    following = coming[coming.index(current) + 1] if current and current != coming[-1] else None
     names = {pk: display_name(u) for pk, u in _people_by_id().items()}
     days = []
-    first = now.astimezone(zone).date()
     for offset in range(CALENDAR_DAYS):
         day = first + timedelta(days=offset)
         begin = datetime.combine(day, time.min, tzinfo=zone)
-        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
         days.append(
             {
                 "day": day,
-                "shifts": [s for s in coming if s.starts_at < end and s.ends_at > begin],
+                # A change inside the day shows its local time ("from 09:00").
+                "shifts": [
+                    {
+                        "shift": s,
+                        "from": s.starts_at.astimezone(zone) if s.starts_at > begin else None,
+                        "until": s.ends_at.astimezone(zone) if s.ends_at < day_end else None,
+                    }
+                    for s in coming
+                    if s.starts_at < day_end and s.ends_at > begin
+                ],
             }
         )
     return {
         "schedule": schedule,
         "zone": schedule.time_zone,
-        "now_shift": coming[0] if coming else None,
-        "next_shift": coming[1] if len(coming) > 1 else None,
+        "now_shift": current,
+        "next_shift": following,
+        "window_end": end,
         "shifts": coming,
-        "gaps": [s for s in coming if s.person is None],
+        "gaps": [s for s in coming if s.person is None and s.ends_at > now],
         "weeks": [days[i : i + 7] for i in range(0, len(days), 7)],
         "names": names,
         "rotations": schedule.rotations.prefetch_related("members__user__profile"),

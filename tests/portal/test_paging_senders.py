@@ -129,3 +129,23 @@ def test_a_dead_slack_webhook_fails_permanently_on_404(http_provider):
 def test_the_provider_body_must_be_json():
     with pytest.raises(json.JSONDecodeError):
         http.Provider("sms", "http://x", "", "{not json")
+
+
+def test_the_notification_health_page_shows_a_short_circuited_provider(
+    client, admin_user, responder, http_provider
+):
+    slack = http_provider()
+    slack.answers = [500] * 5
+    for n in range(5):
+        (row,) = notifications.notify(
+            key=f"s{n}", reason="page", destinations=[(Channel.SLACK, f"{slack.url}/x")],
+            subject="P1 page",
+        )  # fmt: skip
+        notifications.deliver(row.pk)
+    client.force_login(responder)
+    assert client.get("/notifications/health/").status_code == 403
+    client.force_login(admin_user)
+    page = client.get("/notifications/health/").content.decode()
+    assert "short-circuited until" in page and "5 consecutive failures" in page
+    assert "HTTP 500" in page and "a Slack webhook" in page
+    assert "/x" not in page.split("Latest failures")[1]  # the webhook's secret path stays hidden

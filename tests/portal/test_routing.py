@@ -206,3 +206,36 @@ def test_when_nobody_can_be_reached_the_manager_group_is_paged(declare, manager)
         "Nobody is on call on Escalation managers.",
     ]
     assert found[-1][1:] == ("Manager group (nobody else could be reached)", "manny", "")
+
+
+def test_a_p4_response_clock_counts_working_hours_only(declare, responder):
+    from incidents.services.triage import RESPONSE_TIMER
+    from portal.models import Timer
+
+    friday_night = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+    incident = declare(
+        severity="P4", severity_reason="cosmetic", start_in_triage=True, now=friday_night,
+        detected_at=friday_night,
+    )  # fmt: skip
+    # 24 working hours from Monday 09:00: Monday, Tuesday and Wednesday until 17:00.
+    wednesday = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+    assert incident.response_due_at == wednesday
+    assert Timer.objects.get(kind=RESPONSE_TIMER, object_id=incident.pk).due_at == wednesday
+    timers.sweep(now=datetime(2026, 11, 28, 3, 0, tzinfo=UTC))  # Saturday night: nothing
+    assert not incident.events.filter(kind="response_breached").exists()
+    assert incident.response_state(datetime(2026, 11, 30, 12, 0, tzinfo=UTC)) == "pending"
+
+
+def test_a_p3_in_working_hours_runs_through_the_evening_to_the_next_morning(declare, responder):
+    thursday_four_pm = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)
+    incident = declare(
+        severity="P3", severity_reason="minor", start_in_triage=True, now=thursday_four_pm,
+        detected_at=thursday_four_pm,
+    )  # fmt: skip
+    # One hour on Thursday, three on Friday morning.
+    assert incident.response_due_at == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def test_p1_and_p2_clocks_stay_on_the_wall_clock(declare, responder):
+    incident = declare(severity="P2", start_in_triage=True, now=NIGHT, detected_at=NIGHT)
+    assert incident.response_due_at == NIGHT + timedelta(minutes=30)
