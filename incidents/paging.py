@@ -5,6 +5,7 @@ does to the incident (the "page acknowledged" hook): it stops the response-time 
 when nobody commands the incident, the first to acknowledge takes command (spec: the IC is
 normally the primary on-call)."""
 
+import logging
 from contextlib import suppress
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from .services.base import lock, save
 from .services.checklist_ticks import auto_tick
 
 TOPIC = "incident:{}"
+log = logging.getLogger(__name__)
 
 
 def topic(incident: Incident) -> str:
@@ -51,7 +53,30 @@ def subject(incident: Incident) -> oncall.Subject:
 
 
 def start(incident: Incident, *, actor=None, now: datetime):
-    return oncall.escalation_start(subject=subject(incident), actor=actor, now=now)
+    """Start paging; a fault in it (a bug, a bad stored value) is logged and never undoes
+    the declaration: the incident page then says nobody was paged (DESIGN.md decision 10)."""
+    try:
+        with transaction.atomic():
+            return oncall.escalation_start(subject=subject(incident), actor=actor, now=now)
+    except Exception:
+        log.exception("could not start paging for %s", incident.reference)
+        return None
+
+
+def severity_changed(incident: Incident, *, actor, now: datetime):
+    """A new severity has its own route and channels: an escalation still paging is stopped
+    and paging starts again by the new severity's route (a P3 queued for Monday raised to
+    P1 pages now; a P1 lowered to P4 stops calling people at night). An acknowledged one is
+    left alone: someone is on it."""
+    stopped = oncall.escalations_stop(
+        topic(incident),
+        f"Severity changed to {incident.severity}: paging follows its route.",
+        now,
+        policy_only=True,
+    )
+    if stopped:
+        return start(incident, actor=actor, now=now)
+    return None
 
 
 def stop(incident: Incident, note: str, now: datetime) -> int:
@@ -76,6 +101,8 @@ def acknowledged(*, topic: str, subject_id: int, user, at: datetime) -> None:
         save(incident, acknowledged_at=at)
         timers.cancel(RESPONSE_TIMER, incident.pk)
         auto_tick(incident, timeline.acknowledged(incident, user, at=at))
+        # The incident is answered: every page for it stops, not only the one answered.
+        oncall.escalations_acknowledge_for(topic, user, at)
     timeline.page(incident, user, action="acknowledged", at=at)
     Incident.objects.filter(pk=incident.pk).touch()
     if RoleAssignment.objects.current(incident, ResponseRole.COMMANDER) is None and (

@@ -75,7 +75,12 @@ class WorkingHours:
     subdivision: str | None = None
 
     def _business(self, day: date) -> bool:
-        return is_business_day(day, country=self.country, subdivision=self.subdivision)
+        try:
+            return is_business_day(day, country=self.country, subdivision=self.subdivision)
+        except (NotImplementedError, KeyError, ValueError):
+            # A stored country the holidays library does not know: weekdays only, rather
+            # than no routing at all (DESIGN.md decision 10).
+            return day.weekday() not in WEEKEND
 
     def contains(self, at: datetime) -> bool:
         local = at.astimezone(self.zone)

@@ -70,7 +70,7 @@ REASONS: dict[str, Reason] = {
     "role_assigned": Reason("Response role given", (Channel.PORTAL, Channel.EMAIL)),
     "page": Reason("Page", (Channel.PHONE, Channel.SMS, Channel.EMAIL), Lane.PAGE),
     "handoff": Reason("On-call handoff", (Channel.PORTAL, Channel.EMAIL)),
-    "contact_verification": Reason("Contact method test message", (Channel.EMAIL,), Lane.PAGE),
+    "contact_verification": Reason("Contact method test message", (Channel.EMAIL,)),
     "postmortem_due_soon": Reason("Post-mortem meeting due soon", (Channel.PORTAL, Channel.EMAIL)),
     "postmortem_overdue": Reason("Post-mortem meeting overdue", (Channel.PORTAL, Channel.EMAIL)),
     "postmortem_shared": Reason("Post-mortem shared", (Channel.EMAIL,)),

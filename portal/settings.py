@@ -310,6 +310,8 @@ PAGE_ACK_LINK_HOURS = min(max(env.int("PAGE_ACK_LINK_HOURS", default=24), 1), 16
 PAGE_LATE_SECONDS = min(max(env.int("PAGE_LATE_SECONDS", default=60), 10), 3600)
 # The organisation-wide #incident-response Slack webhook, for pages of teams that have none.
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
+if SLACK_WEBHOOK_URL and not SLACK_WEBHOOK_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SLACK_WEBHOOK_URL must be an http(s) URL.")
 # SMS and phone calls go through a generic HTTP provider: a URL, an Authorization header
 # value and a JSON body template whose strings may hold {to}, {message}, {subject}, {url},
 # {key} (the idempotency key) and {channel}. A channel without a URL has no sender: its pages

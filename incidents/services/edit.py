@@ -10,7 +10,7 @@ from django.utils import timezone
 from portal import hooks, timers
 from portal.errors import ApplicationError
 
-from .. import authority, timeline
+from .. import authority, paging, timeline
 from ..models import Component, Incident
 from . import escalation_triggers, publicity, update_reminders
 from .base import EDITABLE_FIELDS, display, lock, save, save_unversioned, validate
@@ -101,6 +101,8 @@ def incident_update(
         if incident.acknowledged_at is None and incident.is_active:
             timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
         update_reminders.schedule(incident)
+        if incident.is_active:
+            paging.severity_changed(incident, actor=actor, now=now)
     else:
         timeline.updated(incident, actor, changes=changes, at=now)
     escalation_triggers.check(incident, now=now)

@@ -58,7 +58,8 @@ def slack_provider(notification) -> str:
 def slack_send(notification) -> None:
     url = notification.destination
     if urlsplit(url).scheme not in ("http", "https"):
-        raise PermanentError(f"{url!r} is not a webhook URL")
+        # Never the URL itself: it is a secret, and errors are shown to responders.
+        raise PermanentError("the Slack webhook is not an http(s) URL")
     text = f"*{notification.subject}*"
     if notification.body:
         text += f"\n{notification.body}"

@@ -1,7 +1,7 @@
 """iCal feeds of on-call shifts (issue 11), built with icalendar: a schedule's shifts (gaps
 included, so they show in a calendar too), or one person's shifts across every schedule."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import icalendar
 from django.conf import settings
@@ -28,7 +28,11 @@ def _event(uid: str, summary: str, start: datetime, end: datetime, stamp: dateti
 
 def feed_ical(feed: CalendarFeed, now: datetime | None = None) -> bytes:
     now = now or timezone.now()
-    start, end = now - PAST, now + AHEAD
+    # The window moves a week at a time (from a Monday, UTC): shifts cut at its edges keep
+    # their times, and so their UIDs, from one fetch to the next.
+    monday = (now - PAST).date() - timedelta(days=(now - PAST).weekday())
+    start = datetime.combine(monday, time.min, tzinfo=UTC)
+    end = start + PAST + AHEAD + timedelta(days=7)
     domain = settings.SITE_URL.split("://")[-1].split("/")[0] or "portal"
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Incident response portal//On-call//EN")

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..errors import ApplicationError
+from ..models import Notification
 from ..notifications import notify
 from .models import ContactMethod
 
@@ -20,6 +21,8 @@ CODE_VALID = timedelta(minutes=30)
 RESEND_AFTER = timedelta(minutes=1)
 MAX_TRIES = 5
 MAX_METHODS = 10
+CODES_PER_HOUR = 5
+CODES_WINDOW = timedelta(hours=1)
 
 
 def _digest(method: ContactMethod, code: str) -> str:
@@ -54,16 +57,24 @@ def contact_method_send_code(*, actor, method: ContactMethod, now: datetime | No
     _own(actor, method)
     if method.code_sent_at and now - method.code_sent_at < RESEND_AFTER:
         raise ApplicationError("A test message went out less than a minute ago; wait for it.")
+    # Per person, whatever the numbers: nobody can text strangers in a loop from here.
+    sent = Notification.objects.filter(
+        idempotency_key__startswith=f"verify:{actor.pk}:", created_at__gte=now - CODES_WINDOW
+    ).count()
+    if sent >= CODES_PER_HOUR:
+        raise ApplicationError(f"{CODES_PER_HOUR} test messages in the last hour: try again later.")
     code = f"{secrets.randbelow(10**6):06d}"
     ContactMethod.objects.filter(pk=method.pk).update(
         code_hash=_digest(method, code), code_sent_at=now, code_attempts=0
     )
     notify(
-        key=f"verify:{method.pk}:{now.timestamp():.0f}",
+        key=f"verify:{actor.pk}:{method.pk}:{now.timestamp():.0f}",
         reason="contact_verification",
         destinations=[(method.kind, method.address)],
-        subject=f"Your {settings.SITE_NAME} verification code is {code}",
-        body="Type it on your profile page to start receiving pages here.",
+        # The code is in the body only: the subject is what lists and admins see.
+        subject=f"{settings.SITE_NAME} verification code",
+        body=f"Your {settings.SITE_NAME} verification code is {code}. Type it on your "
+        "profile page to start receiving pages here.",
         now=now,
     )
     return method

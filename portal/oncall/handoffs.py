@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ..notifications import notify
 from .models import OnCallSchedule
-from .selectors import schedule_shifts
+from .selectors import schedule_shifts, zone_of
 
 CHECK_EVERY = timedelta(minutes=5)
 
@@ -52,6 +52,4 @@ def remind(now: datetime) -> int:
 
 
 def _zone(schedule):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(schedule.time_zone)
+    return zone_of(schedule.time_zone)

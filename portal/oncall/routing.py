@@ -22,7 +22,7 @@ from .models import (
     TeamRole,
     Window,
 )
-from .selectors import on_call
+from .selectors import on_call, zone_of
 
 # A matrix tier with no schedule falls back to the team role of the same rank.
 TIER_ROLES = {
@@ -40,7 +40,7 @@ TIER_KINDS = {
 
 def working_hours(policy: EscalationPolicy) -> WorkingHours:
     return WorkingHours(
-        ZoneInfo(policy.time_zone),
+        zone_of(policy.time_zone),
         policy.working_start,
         policy.working_end,
         country=policy.holiday_country or None,
@@ -176,3 +176,20 @@ def managers() -> list:
         .order_by("pk")
         .distinct()
     )
+
+
+def team_responder(team, at: datetime) -> Resolved:
+    """Whom "page a team" reaches: the team's first responder in the escalation matrix, else
+    whoever is on call on the team's own schedules, else its lead."""
+    entry = MatrixEntry.objects.filter(team=team).select_related("first").first()
+    if entry is not None and entry.first is not None:
+        found = _from_schedule(f"{team.name}: {entry.first.name}", entry.first, at)
+        if found.reaches_someone:
+            return found
+    for schedule in team.schedules.order_by("name"):
+        found = _from_schedule(f"{team.name}: {schedule.name}", schedule, at)
+        if found.reaches_someone:
+            return found
+    if team.lead is not None and team.lead.is_active:
+        return Resolved(f"{team.name} lead", user=team.lead)
+    return Resolved(team.name, gap=f"Nobody is on call for {team.name} and it has no lead.")

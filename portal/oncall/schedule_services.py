@@ -32,6 +32,11 @@ def override_create(
         raise ApplicationError("Only a responder can change who is on call.")
     if user is None or not user.is_active:
         raise ApplicationError("Choose an active person to cover.", field="user")
+    if not user.has_perm(RESPONDER_PERM):
+        raise ApplicationError(
+            f"{display_name(user)} has no Responder role and could not answer a page.",
+            field="user",
+        )
     if ends_at <= starts_at:
         raise ApplicationError("The cover must end after it starts.", field="ends_at")
     if ends_at <= now:
@@ -55,6 +60,8 @@ def override_create(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=reason.strip()[:200],
+        created_by=actor,
+        created_at=now,
     )
 
 

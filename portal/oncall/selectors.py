@@ -1,5 +1,7 @@
 """Who is on call on a schedule, from its rows (the math is rotation.py)."""
 
+import logging
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -7,10 +9,22 @@ from zoneinfo import ZoneInfo
 from .models import OnCallRole, OnCallSchedule, TeamRole
 from .rotation import Override, Rotation, Shift, on_call_at, shifts
 
+log = logging.getLogger(__name__)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """A stored zone name; one that is not (any more) a zone reads as UTC rather than
+    breaking every page and every page out (DESIGN.md decision 10)."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
+        log.error("unknown time zone %r; using UTC", name)
+        return ZoneInfo("UTC")
+
 
 def rotations_of(schedule: OnCallSchedule) -> list[Rotation]:
     """The schedule's rotations as rotation.Rotation values, lowest layer first."""
-    zone = ZoneInfo(schedule.time_zone)
+    zone = zone_of(schedule.time_zone)
     return [
         Rotation(
             participants=[m.user_id for m in r.members.all()],
@@ -92,6 +106,7 @@ class ScheduleNow:
     now: Shift | None
     next: Shift | None
     gaps: list[Shift]
+    zone: str  # the schedule's zone, or UTC when the stored one is not a zone
 
 
 def overview(at: datetime, days: int = 14) -> list[ScheduleNow]:
@@ -108,6 +123,7 @@ def overview(at: datetime, days: int = 14) -> list[ScheduleNow]:
                 coming[0] if coming else None,
                 coming[1] if len(coming) > 1 else None,
                 [s for s in coming if s.person is None],
+                zone_of(schedule.time_zone).key,
             )
         )
     return found

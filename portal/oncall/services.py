@@ -119,13 +119,19 @@ def _page_people(
             escalation.team.slack_webhook_url if escalation.team is not None else ""
         ) or settings.SLACK_WEBHOOK_URL
         named = ", ".join(p.target for p in pages if p.user_id or p.destination)
-        if webhook and named:
+        if webhook:
+            # The channel hears of it even when nobody could be paged: the last resort.
+            text = (
+                f"Paging {named}."
+                if named
+                else "Nobody could be paged: " + " ".join(p.gap for p in pages if p.gap)
+            )
             notify(
                 key=f"{base}:slack",
                 reason="page",
                 destinations=[(Channel.SLACK, webhook)],
                 subject=subject,
-                body=f"Paging {named}.",
+                body=text,
                 url=escalation.url,
                 topic=escalation.topic,
                 now=now,
@@ -233,15 +239,7 @@ def escalation_page_manually(
     elif schedule is not None:
         resolved = routing._from_schedule(schedule.name, schedule, now)
     else:
-        from .models import StepTarget, TargetKind
-
-        resolved = routing.resolve(
-            StepTarget(kind=TargetKind.FIRST_RESPONDER), team=team, incident_type="", at=now
-        )
-        if not resolved.reaches_someone and team.lead is not None and team.lead.is_active:
-            resolved = routing.Resolved(f"{team.name} lead", user=team.lead)
-        elif resolved.reaches_someone:
-            resolved = routing.Resolved(f"{team.name}: {resolved.label}", user=resolved.user)
+        resolved = routing.team_responder(team, now)
     if not resolved.reaches_someone:
         raise ApplicationError(f"Nobody can be paged there: {resolved.gap}")
     escalation = Escalation.objects.create(
@@ -293,7 +291,8 @@ def _step_due(timer, now: datetime) -> None:
             _save(escalation, round=escalation.round + 1)
             index = 0
     wait = _page_from(escalation, index, due_at, now)
-    next_at = due_at + wait
+    # From now when the sweep ran late: everyone still gets the whole wait to answer.
+    next_at = max(due_at, now) + wait
     _save(escalation, step_index=escalation.step_index, next_step_at=next_at)
     timers.schedule(ESCALATION_TIMER, escalation.pk, next_at)
 
@@ -349,6 +348,12 @@ def escalation_acknowledge(*, user, escalation: Escalation, now: datetime | None
         at=now,
     )
     current = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if (
+        current.state == Escalation.State.ACKNOWLEDGED
+        and current.acknowledged_by_id == user.pk
+        and current.acknowledged_at == now
+    ):
+        return current  # the hook stopped it with the incident's other escalations
     _refuse_closed(current)
     _take(current, user, now)
     return current
@@ -378,13 +383,19 @@ def escalations_acknowledge_for(topic: str, user, now: datetime | None = None) -
     return taken
 
 
-def escalations_stop(topic: str, note: str, now: datetime | None = None) -> int:
-    """Stop paging for `topic` (resolved, closed, a false alarm)."""
+def escalations_stop(
+    topic: str, note: str, now: datetime | None = None, *, policy_only: bool = False
+) -> int:
+    """Stop paging for `topic` (resolved, closed, a false alarm); policy_only: leave the
+    pages by hand running (a severity change re-routes only the policy's)."""
     now = now or timezone.now()
     stopped = 0
-    for escalation in Escalation.objects.select_for_update().filter(
+    open_ = Escalation.objects.select_for_update().filter(
         topic=topic, state__in=Escalation.OPEN_STATES
-    ):
+    )
+    if policy_only:
+        open_ = open_.filter(manual=False)
+    for escalation in open_:
         _save(
             escalation,
             state=Escalation.State.CANCELLED,

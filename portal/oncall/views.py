@@ -2,7 +2,6 @@
 calendar feeds, and acknowledging a page from its link."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -88,7 +87,7 @@ def index(request):
 
 def _schedule_context(request, schedule: OnCallSchedule, form=None) -> dict:
     now = timezone.now()
-    zone = ZoneInfo(schedule.time_zone)
+    zone = selectors.zone_of(schedule.time_zone)
     first = now.astimezone(zone).date()
     # From the start of today (local), so today's shift shows its real start.
     start = datetime.combine(first, time.min, tzinfo=zone)
@@ -119,7 +118,7 @@ def _schedule_context(request, schedule: OnCallSchedule, form=None) -> dict:
         )
     return {
         "schedule": schedule,
-        "zone": schedule.time_zone,
+        "zone": zone.key,
         "now_shift": current,
         "next_shift": following,
         "window_end": end,
@@ -146,7 +145,7 @@ def schedule_detail(request, slug: str):
 def override_add(request, slug: str):
     schedule = get_object_or_404(OnCallSchedule, slug=slug)
     # The times typed are the schedule's local times.
-    with timezone.override(ZoneInfo(schedule.time_zone)):
+    with timezone.override(selectors.zone_of(schedule.time_zone)):
         form = OverrideForm(request.POST)
         valid = form.is_valid()
     if valid:

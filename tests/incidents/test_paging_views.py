@@ -76,9 +76,7 @@ def test_page_a_team_reaches_its_first_responder_on_call(client, declare, respon
     client.force_login(responder)
     client.post(f"{incident.get_absolute_url()}page/", {"target": f"team:{backend.pk}"})
     manual = Escalation.objects.get(topic=f"incident:{incident.pk}", manual=True)
-    assert [(p.target, p.user) for p in manual.pages.all()] == [
-        ("Backend: First responder: Backend developer", bea)
-    ]
+    assert [(p.target, p.user) for p in manual.pages.all()] == [("Backend: Backend developer", bea)]
 
 
 @pytest.mark.parametrize(
@@ -119,3 +117,19 @@ def test_a_viewer_without_the_responder_role_cannot_page(client, declare, norole
         f"{incident.get_absolute_url()}page/", {"target": f"user:{team.primary.pk}"}
     )
     assert response.status_code == 403
+
+
+def test_page_a_team_without_a_matrix_row_reaches_its_own_schedule(
+    client, declare, responder, make_user, team
+):
+    ops = make_user("ops", roles.RESPONDER)
+    storage = Team.objects.create(name="Storage", slug="storage")
+    schedule = schedule_with("Storage on call", ops)
+    schedule.team = storage
+    schedule.save()
+    incident = declare(now=WORKING)
+    client.force_login(responder)
+    client.post(f"{incident.get_absolute_url()}page/", {"target": f"team:{storage.pk}"})
+    manual = Escalation.objects.get(topic=f"incident:{incident.pk}", manual=True)
+    # Its own on-call, not the organisation's Primary On-call (Pia).
+    assert [(p.target, p.user) for p in manual.pages.all()] == [("Storage: Storage on call", ops)]

@@ -220,3 +220,82 @@ def test_acknowledging_while_the_sweep_fires_the_next_step_never_pages_after_the
     )
     assert timers.sweep(now=T0 + timedelta(minutes=5))["fired"] == 0
     assert paged_people(escalation) == [(0, "pia")]
+
+
+def test_the_first_acknowledgement_stops_every_page_of_the_incident(declare, team, responder):
+    """Sam answers a page by hand before anyone answered the policy's: the incident is
+    answered, so the policy's escalation stops too."""
+    from incidents.paging import incident_page_someone
+
+    incident = alert(declare, severity="P1", severity_reason="outage")
+    manual = incident_page_someone(actor=responder, incident=incident, user=team.secondary, now=T0)
+    oncall.escalation_acknowledge(user=team.secondary, escalation=manual, now=T0)
+    states = dict(
+        Escalation.objects.filter(topic=f"incident:{incident.pk}").values_list("manual", "state")
+    )
+    assert states == {True: "acknowledged", False: "acknowledged"}
+    timers.sweep(now=T0 + timedelta(minutes=30))
+    policy = Escalation.objects.get(topic=f"incident:{incident.pk}", manual=False)
+    assert paged_people(policy) == [(0, "pia")]
+
+
+def test_a_late_sweep_still_gives_the_next_person_their_whole_wait(declare, team):
+    incident = alert(declare, severity="P1", severity_reason="outage")
+    escalation = Escalation.objects.get(topic=f"incident:{incident.pk}")
+    late = T0 + timedelta(minutes=7)  # step 2 was due at 5 min
+    timers.sweep(now=late)
+    escalation.refresh_from_db()
+    assert escalation.next_step_at == late + timedelta(minutes=5)
+    assert Page.objects.get(escalation=escalation, step=1).due_at == T0 + timedelta(minutes=5)
+
+
+def test_raising_a_queued_p3_to_p1_pages_now(declare, team, responder):
+    from incidents.services import incident_update
+
+    from .oncall_fixtures import NIGHT
+
+    incident = declare(
+        actor=None, source=Source.ALERT, now=NIGHT, severity="P3", severity_reason="minor"
+    )
+    queued = Escalation.objects.get(topic=f"incident:{incident.pk}")
+    assert queued.state == "queued"
+    at = NIGHT + timedelta(minutes=20)
+    incident_update(
+        actor=responder, incident=incident, expected_version=incident.version,
+        severity="P1", severity_reason="worse than thought", now=at,
+    )  # fmt: skip
+    queued.refresh_from_db()
+    assert queued.state == "cancelled" and "Severity changed to P1" in queued.note
+    paging = Escalation.objects.get(topic=f"incident:{incident.pk}", state="active")
+    assert paging.severity == "P1" and paged_people(paging) == [(0, "pia")]
+    assert set(page_rows(paging, 0).values_list("channel", flat=True)) == {
+        "portal", "phone", "sms", "email",
+    }  # fmt: skip
+
+
+def test_a_fault_in_paging_never_undoes_the_declaration(declare, team, monkeypatch, caplog):
+    from incidents.models import Incident
+
+    def broken(**kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(oncall, "escalation_start", broken)
+    incident = alert(declare, severity="P1", severity_reason="outage")
+    assert Incident.objects.filter(pk=incident.pk).exists()
+    assert not Escalation.objects.exists()
+    assert "could not start paging" in caplog.text
+
+
+def test_when_nobody_can_be_paged_the_teams_slack_channel_still_hears(declare, components):
+    from portal.models import Team
+
+    backend = Team.objects.create(
+        name="Backend", slug="backend", slack_webhook_url="https://hooks.example/T/B/x"
+    )
+    components[1].owning_team = backend
+    components[1].save()
+    incident = alert(declare, severity="P1", severity_reason="outage", components=[components[1]])
+    escalation = Escalation.objects.get(topic=f"incident:{incident.pk}")
+    slack = Notification.objects.get(idempotency_key__startswith=f"page:{escalation.pk}:0:")
+    assert slack.channel == "slack" and slack.destination == "https://hooks.example/T/B/x"
+    assert slack.body.startswith("Nobody could be paged: Nobody holds the Primary On-call role.")

@@ -5,8 +5,18 @@ ordered list of steps that page targets and wait for an acknowledgement; the tea
 responders by owning team or incident type."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from .schedules import validate_zone
+
+
+def validate_country(value: str) -> None:
+    from ...business_days import calendar_error
+
+    if value and (error := calendar_error(value)):
+        raise ValidationError(f"No holiday calendar for {value!r}: {error}")
 
 
 class TeamRole(models.TextChoices):
@@ -48,11 +58,11 @@ class OnCallRole(models.Model):
 class EscalationPolicy(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_zone])
     working_start = models.TimeField(default="09:00")
     working_end = models.TimeField(default="17:00")
     # Blank: the portal's BUSINESS_DAYS_COUNTRY / _SUBDIVISION.
-    holiday_country = models.CharField(max_length=8, blank=True)
+    holiday_country = models.CharField(max_length=8, blank=True, validators=[validate_country])
     holiday_subdivision = models.CharField(max_length=8, blank=True)
     repeat = models.PositiveSmallIntegerField(
         default=0, help_text="Times to run the steps again when nobody acknowledges (0-9)."

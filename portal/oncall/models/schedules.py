@@ -3,16 +3,29 @@
 math is rotation.py."""
 
 import calendar
+import zoneinfo
+from datetime import date
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+
+def validate_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Berlin).")
+
+
+# Rotations start between these dates: the calendar math stays far from datetime's limits.
+FIRST_START, LAST_START = date(2000, 1, 1), date(2100, 12, 31)
 
 
 class OnCallSchedule(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_zone])
     team = models.ForeignKey(
         "portal.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="schedules"
     )
@@ -30,7 +43,9 @@ class ScheduleRotation(models.Model):
     schedule = models.ForeignKey(OnCallSchedule, on_delete=models.CASCADE, related_name="rotations")
     name = models.CharField(max_length=100)
     layer = models.PositiveSmallIntegerField(default=1)
-    start = models.DateField()
+    start = models.DateField(
+        validators=[MinValueValidator(FIRST_START), MaxValueValidator(LAST_START)]
+    )
     shift_days = models.PositiveSmallIntegerField(default=7)
     # 0 = Monday; null: hand over on any day (shifts shorter than a week).
     handoff_weekday = models.PositiveSmallIntegerField(null=True, blank=True, default=0)
@@ -46,6 +61,10 @@ class ScheduleRotation(models.Model):
             models.CheckConstraint(
                 condition=models.Q(handoff_weekday__isnull=True) | models.Q(handoff_weekday__lte=6),
                 name="rotation_weekday_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start__gte=FIRST_START, start__lte=LAST_START),
+                name="rotation_start_bounded",
             ),
         ]
 
@@ -86,6 +105,14 @@ class ScheduleOverride(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["schedule", "starts_at"]
