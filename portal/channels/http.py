@@ -87,11 +87,14 @@ def render(template, values: dict[str, str]):
 
 
 def message_text(notification, limit: int = 320) -> str:
+    """What an SMS or a call says: the subject and the link (a page: the acknowledgement
+    link), or, without a link, the subject and the body (a test message: its code)."""
     link = full_url(notification.url)
-    text = notification.subject
     if link:
-        text = f"{text[: max(40, limit - len(link) - 3)]} - {link}"
-    return text[:limit]
+        return f"{notification.subject[: max(40, limit - len(link) - 3)]} - {link}"[:limit]
+    if notification.body:
+        return f"{notification.subject}: {notification.body}"[:limit]
+    return notification.subject[:limit]
 
 
 class Provider:

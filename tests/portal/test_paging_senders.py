@@ -3,6 +3,7 @@ generic SMS / voice provider with a JSON body template, the idempotency key pass
 permanent and retryable failures, the per-contact limit of one SMS or call a minute."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -149,3 +150,14 @@ def test_the_notification_health_page_shows_a_short_circuited_provider(
     assert "short-circuited until" in page and "5 consecutive failures" in page
     assert "HTTP 500" in page and "a Slack webhook" in page
     assert "/x" not in page.split("Latest failures")[1]  # the webhook's secret path stays hidden
+
+
+def test_a_test_message_by_sms_carries_its_code(sms, responder):
+    from portal.oncall import contacts
+
+    contacts.contact_method_add(actor=responder, kind="sms", address="+4915100000005")
+    row = Notification.objects.get(reason="contact_verification")
+    assert notifications.deliver(row.pk) == "sent"
+    (request,) = sms.requests
+    code = re.search(r"code is (\d{6})\.", row.body).group(1)
+    assert request["json"]["To"] == "+4915100000005" and code in request["json"]["Body"]
