@@ -12,6 +12,7 @@ from ..models import display_name
 from .models import CalendarFeed, OnCallSchedule, ScheduleOverride
 
 MAX_OVERRIDE = timedelta(days=90)
+MAX_FEEDS = 20
 RESPONDER_PERM = "incidents.change_incident"
 
 
@@ -75,6 +76,8 @@ def override_delete(*, actor, override: ScheduleOverride) -> None:
 @transaction.atomic
 def feed_create(*, actor, schedule: OnCallSchedule | None = None) -> CalendarFeed:
     """A new secret calendar URL: a schedule's, or (schedule None) the actor's own shifts."""
+    if CalendarFeed.objects.filter(owner=actor, revoked_at__isnull=True).count() >= MAX_FEEDS:
+        raise ApplicationError(f"At most {MAX_FEEDS} calendar links each: revoke one first.")
     return CalendarFeed.objects.create(
         token=secrets.token_urlsafe(32), owner=actor, schedule=schedule
     )

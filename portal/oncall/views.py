@@ -187,8 +187,12 @@ def feed_add(request):
         if schedule is None:
             messages.error(request, "That schedule does not exist.")
             return redirect("oncall:index")
-    schedule_services.feed_create(actor=request.user, schedule=schedule)
-    messages.success(request, "Calendar link made: subscribe to it from your calendar app.")
+    try:
+        schedule_services.feed_create(actor=request.user, schedule=schedule)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Calendar link made: subscribe to it from your calendar app.")
     if schedule is not None:
         return redirect("oncall:schedule", slug=schedule.slug)
     return redirect("oncall:index")

@@ -256,3 +256,12 @@ def test_the_feed_keeps_its_event_ids_between_fetches(weekly, people):
         for at in (now, now + timedelta(hours=5))
     ]
     assert uids[0] == uids[1]
+
+
+def test_calendar_links_are_limited_per_person(client, responder):
+    client.force_login(responder)
+    for _ in range(21):
+        client.post("/oncall/feeds/")
+    assert CalendarFeed.objects.filter(owner=responder).count() == 20
+    page = client.get("/oncall/").content.decode()
+    assert "At most 20 calendar links each" in page
