@@ -253,6 +253,8 @@ class WarRoom:
     updates: list
     escalations: list
     paging: list  # the incident's escalations (pages), newest first
+    alerts: list  # the monitoring alerts of the incident's alert groups, latest first
+    related: list  # other active incidents on the same components (spec: "known issues")
     page_targets: dict
     failed_notifications: list
     transitions: dict
@@ -278,7 +280,7 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
     from portal.oncall import selectors as oncall_selectors
 
     from . import authority, transitions
-    from .models import KeyEvent, ResponseRole, RoleAssignment
+    from .models import Alert, KeyEvent, ResponseRole, RoleAssignment
     from .services.updates import final_audience
 
     holders = {
@@ -334,6 +336,16 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
         updates=updates,
         escalations=escalations,
         paging=oncall_selectors.escalations_for(f"incident:{incident.pk}"),
+        alerts=list(
+            Alert.objects.filter(group__incident=incident).select_related("integration")[:50]
+        ),
+        related=list(
+            Incident.objects.active()
+            .filter(components__in=incident.components.all())
+            .exclude(pk=incident.pk)
+            .distinct()
+            .order_by("severity", "-declared_at")[:5]
+        ),
         page_targets=oncall_selectors.page_targets(),
         failed_notifications=failed,
         transitions=transitions.allowed(incident.status),

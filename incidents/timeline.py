@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "significant": "Significance",
     "postmortem": "Post-mortem",
     "page": "Paging",
+    "alert": "Alert",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -254,6 +255,13 @@ def page(incident: Incident, actor, *, action: str, target: str = "", note: str 
     return _event(incident, "page", actor, params, at=at)
 
 
+def alert(incident: Incident, *, action: str, title: str, source: str, at=None):
+    """action: "attached" (a new alert joined the incident's group), "refired" or
+    "resolved" (every alert of the group resolved)."""
+    params = {"action": action, "title": title[:300], "source": source[:100]}
+    return _event(incident, "alert", None, params, at=at)
+
+
 def component_status(incident: Incident, actor, *, change, at=None) -> TimelineEvent:
     """A component affected by the incident changed status (public: the status page shows
     component statuses)."""
@@ -409,6 +417,13 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "alert":
+            source = p.get("source")
+            if p.get("action") == "resolved":
+                return f"Every alert from {source} for this incident resolved."
+            if p.get("action") == "refired":
+                return f"Alert from {source} firing again: {p.get('title')}"
+            return f"Another alert from {source} joined: {p.get('title')}"
         case "page":
             if p.get("action") == "acknowledged":
                 return f"{who} acknowledged the page; the escalation stopped."

@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
 from . import views
+from .intake import pages as intake_pages
 
 
 class ReferenceConverter(StringConverter):
@@ -20,6 +21,12 @@ urlpatterns = [
     path("new/", views.incident_declare, name="declare"),
     path("suggest-severity/", views.suggest_severity, name="suggest_severity"),
     path("export.csv", views.incident_export, name="export"),
+    path("integrations/", intake_pages.integrations, name="integrations"),
+    path(
+        "integrations/<int:pk>/revoke/",
+        intake_pages.integration_revoke,
+        name="integration_revoke",
+    ),
     path("<incident_ref:reference>/", views.incident_detail, name="detail"),
     path("<incident_ref:reference>/edit/", views.incident_edit, name="edit"),
     path("<incident_ref:reference>/acknowledge/", views.incident_acknowledge, name="acknowledge"),

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from incidents import views as incident_views
+from incidents.intake import views as intake_views
 from incidents.statuspage import views as status_views
 
 from . import health, views
@@ -30,4 +31,6 @@ urlpatterns = [
     path("history.atom", status_views.public, name="status_atom"),
     path("history.rss", status_views.public, name="status_rss"),
     path("api/v2/<path:endpoint>", status_views.public, name="status_api"),
+    # Alert intake: monitoring posts here, authenticated by the secret in the URL.
+    path("integrations/<str:token>/", intake_views.receive, name="integration_receive"),
 ]

@@ -1,3 +1,11 @@
+from ..intake.models import (
+    Alert,
+    AlertGroup,
+    AlertStatus,
+    Integration,
+    IntegrationKind,
+    SeenSignature,
+)
 from .checklist import (
     ChecklistKind,
     ChecklistTemplate,
@@ -27,6 +35,12 @@ from .maintenance import OPEN_MAINTENANCE, Maintenance, MaintenanceStatus, Maint
 from .timeline import TimelineEvent, Visibility
 
 __all__ = [
+    "Alert",
+    "AlertGroup",
+    "AlertStatus",
+    "Integration",
+    "IntegrationKind",
+    "SeenSignature",
     "ACTIVE_STATUSES",
     "Audience",
     "EscalationTrigger",
