@@ -222,3 +222,77 @@ def _fresh_business_hours():
     forget_business_hours()
     yield
     forget_business_hours()
+
+
+class HttpProvider:
+    """A local HTTP server standing in for Slack or an SMS / voice provider: records each
+    request (path, headers, JSON body) and answers with the status codes queued in `answers`
+    (200 once they run out)."""
+
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+        import time
+
+        provider = self
+        self.requests: list[dict] = []
+        self.answers: list[int] = []
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                with provider.lock:
+                    status = provider.answers.pop(0) if provider.answers else 200
+                    provider.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "json": json.loads(body or b"null"),
+                            "at": time.time(),
+                            "status": status,
+                        }
+                    )
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 400 else b"invalid_payload")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_provider():
+    servers: list[HttpProvider] = []
+
+    def start() -> HttpProvider:
+        server = HttpProvider()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def restore_senders():
+    """Put the registered senders back after a test that replaces some."""
+    from portal.channels import _senders
+
+    saved = dict(_senders)
+    yield
+    _senders.clear()
+    _senders.update(saved)

@@ -17,6 +17,8 @@ from django.conf import settings
 from . import PermanentError
 
 TIMEOUT = 10.0
+# The provider body when none is configured (settings.SMS_PROVIDER_BODY's default).
+DEFAULT_BODY = '{"to": "{to}", "message": "{message}", "idempotency_key": "{key}"}'
 
 
 def post_json(url: str, payload, *, key: str, auth: str = "", timeout: float = TIMEOUT) -> int:
