@@ -162,11 +162,8 @@ def _remember(integration: Integration, signature: str, now: datetime) -> None:
 
 def _group(integration: Integration, key: str, now: datetime) -> tuple[AlertGroup, bool]:
     key_hash = digest(key)
-    found = (
-        AlertGroup.objects.select_for_update()
-        .filter(integration=integration, key_hash=key_hash)
-        .first()
-    )
+    locked = AlertGroup.objects.select_related("incident").select_for_update(of=("self",))
+    found = locked.filter(integration=integration, key_hash=key_hash).first()
     if found is not None:
         return found, False
     try:
@@ -178,57 +175,76 @@ def _group(integration: Integration, key: str, now: datetime) -> tuple[AlertGrou
                 True,
             )
     except IntegrityError:  # the same group arrived in another request at this moment
-        return (
-            AlertGroup.objects.select_for_update().get(integration=integration, key_hash=key_hash),
-            False,
-        )
+        return locked.get(integration=integration, key_hash=key_hash), False
 
 
-def _alert(integration, group, incoming: AlertIn, now: datetime) -> str:
-    """Store one alert: "new", "repeat", "refired" or "resolved"."""
-    existing = (
-        Alert.objects.select_for_update()
-        .filter(integration=integration, fingerprint=incoming.fingerprint)
-        .first()
-    )
+def _create(integration, group, incoming: AlertIn, now: datetime) -> bool:
+    """A new alert row; False when another request created it first."""
     resolved = incoming.status == AlertStatus.RESOLVED
-    if existing is None:
-        try:
-            with transaction.atomic():
-                Alert.objects.create(
-                    integration=integration,
-                    group=group,
-                    fingerprint=incoming.fingerprint,
-                    status=incoming.status,
-                    title=incoming.title,
-                    labels=incoming.labels,
-                    annotations=incoming.annotations,
-                    starts_at=incoming.starts_at,
-                    ends_at=incoming.ends_at if resolved else None,
-                    source_url=incoming.source_url,
-                    runbook_url=incoming.runbook_url,
-                    dashboard_url=incoming.dashboard_url,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                    resolved_at=now if resolved else None,
-                )
-            return "resolved" if resolved else "new"
-        except IntegrityError:
-            existing = Alert.objects.select_for_update().get(
-                integration=integration, fingerprint=incoming.fingerprint
+    try:
+        with transaction.atomic():
+            Alert.objects.create(
+                integration=integration,
+                group=group,
+                fingerprint=incoming.fingerprint,
+                status=incoming.status,
+                title=incoming.title,
+                labels=incoming.labels,
+                annotations=incoming.annotations,
+                starts_at=incoming.starts_at,
+                ends_at=incoming.ends_at if resolved else None,
+                source_url=incoming.source_url,
+                runbook_url=incoming.runbook_url,
+                dashboard_url=incoming.dashboard_url,
+                first_seen_at=now,
+                last_seen_at=now,
+                resolved_at=now if resolved else None,
             )
-    fields = {"count": F("count") + 1, "last_seen_at": now}
-    outcome = "repeat"
-    if resolved and existing.status == AlertStatus.FIRING:
-        fields.update(status=AlertStatus.RESOLVED, resolved_at=now, ends_at=incoming.ends_at)
-        outcome = "resolved"
-    elif not resolved and existing.status == AlertStatus.RESOLVED:
-        fields.update(status=AlertStatus.FIRING, resolved_at=None, ends_at=None)
-        outcome = "refired"
-    if existing.group_id != group.pk and not resolved:
-        fields["group"] = group
-    Alert.objects.filter(pk=existing.pk).update(**fields)
-    return outcome
+    except IntegrityError:
+        return False
+    return True
+
+
+def _alerts(integration, group, incoming: list[AlertIn], now: datetime) -> list[tuple]:
+    """Store a group's alerts: [(alert, "new" | "repeat" | "refired" | "resolved")]. The
+    common case, a repeat of alerts already known, costs one locking read and one update
+    for the whole group."""
+    latest = {a.fingerprint: a for a in incoming}  # a fingerprint twice: the last one counts
+    existing = {
+        a.fingerprint: a
+        for a in Alert.objects.select_for_update()
+        .filter(integration=integration, fingerprint__in=list(latest))
+        .order_by("pk")
+        .only("pk", "fingerprint", "status", "group_id")
+    }
+    outcomes, repeats = [], []
+    for fingerprint, alert in latest.items():
+        resolved = alert.status == AlertStatus.RESOLVED
+        known = existing.get(fingerprint)
+        if known is None and _create(integration, group, alert, now):
+            outcomes.append((alert, "resolved" if resolved else "new"))
+            continue
+        if known is None:  # created by a request racing this one
+            known = Alert.objects.select_for_update().get(
+                integration=integration, fingerprint=fingerprint
+            )
+        if resolved and known.status == AlertStatus.FIRING:
+            fields = {"status": AlertStatus.RESOLVED, "resolved_at": now, "ends_at": alert.ends_at}
+            outcome = "resolved"
+        elif not resolved and known.status == AlertStatus.RESOLVED:
+            fields = {"status": AlertStatus.FIRING, "resolved_at": None, "ends_at": None}
+            if known.group_id != group.pk:
+                fields["group"] = group
+            outcome = "refired"
+        else:
+            repeats.append(known.pk)
+            outcomes.append((alert, "repeat"))
+            continue
+        Alert.objects.filter(pk=known.pk).update(count=F("count") + 1, last_seen_at=now, **fields)
+        outcomes.append((alert, outcome))
+    if repeats:
+        Alert.objects.filter(pk__in=repeats).update(count=F("count") + 1, last_seen_at=now)
+    return outcomes
 
 
 def _severity(integration: Integration, alerts: list[AlertIn]) -> tuple[str, str]:
@@ -363,11 +379,10 @@ def alerts_receive(
     counts = {"new": 0, "repeat": 0, "refired": 0, "resolved": 0, "incidents": []}
     for incoming in groups:
         group, _ = _group(integration, incoming.key, now)
-        outcomes = [(a, _alert(integration, group, a, now)) for a in incoming.alerts]
+        outcomes = _alerts(integration, group, incoming.alerts, now)
         for _, outcome in outcomes:
             counts[outcome] += 1
-        AlertGroup.objects.filter(pk=group.pk).update(last_seen_at=now)
-        group.refresh_from_db()
+        seen = {"last_seen_at": now}
         woke = [a for a, o in outcomes if o in ("new", "refired")]
         incident = group.incident
         active = incident is not None and incident.is_active
@@ -380,18 +395,23 @@ def alerts_receive(
                     timeline.alert(
                         incident, action=action, title=alert.title, source=integration.name, at=now
                     )
-            AlertGroup.objects.filter(pk=group.pk).update(resolved_at=None)
+            seen["resolved_at"] = None
             Incident.objects.filter(pk=incident.pk).touch()
-        elif active and group.resolved_at is None:
-            still = group.alerts.filter(status=AlertStatus.FIRING).exists()
-            if not still:
-                AlertGroup.objects.filter(pk=group.pk).update(resolved_at=now)
-                timeline.alert(
-                    incident, action="resolved", title="", source=integration.name, at=now
-                )
-                Incident.objects.filter(pk=incident.pk).touch()
+        elif (
+            active
+            and group.resolved_at is None
+            and any(o == "resolved" for _, o in outcomes)
+            and not group.alerts.filter(status=AlertStatus.FIRING).exists()
+        ):
+            seen["resolved_at"] = now
+            timeline.alert(incident, action="resolved", title="", source=integration.name, at=now)
+            Incident.objects.filter(pk=incident.pk).touch()
+        AlertGroup.objects.filter(pk=group.pk).update(**seen)
         if incident is not None:
             counts["incidents"].append(incident.reference)
-    Integration.objects.filter(pk=integration.pk).update(last_received_at=now)
+    # Stamped at most once a minute: a storm of repeats must not queue on this one row.
+    last = integration.last_received_at
+    if last is None or now - last > timedelta(minutes=1):
+        Integration.objects.filter(pk=integration.pk).update(last_received_at=now)
     counts["incidents"] = sorted(set(counts["incidents"]))
     return counts
