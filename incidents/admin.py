@@ -6,6 +6,7 @@ from .models import (
     Component,
     ComponentGroup,
     Incident,
+    Integration,
     TimelineEvent,
 )
 
@@ -66,4 +67,21 @@ class TimelineEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    """The label mapping and limits are edited here; integrations are made (their secret
+    URL shown once) at /incidents/integrations/ or with manage.py create_integration."""
+
+    list_display = ["name", "kind", "last_received_at", "revoked_at"]
+    fields = [
+        "name", "kind", "severity_label", "severity_map", "default_severity",
+        "component_label", "type_label", "default_type", "storm_limit", "auto_resolve",
+        "token_hint", "created_at", "last_received_at", "revoked_at",
+    ]  # fmt: skip
+    readonly_fields = ["kind", "token_hint", "created_at", "last_received_at", "revoked_at"]
+
+    def has_add_permission(self, request):
         return False

@@ -2,6 +2,7 @@
 alerts they deliver, deduplicated by fingerprint and grouped: one group, one incident."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -80,6 +81,24 @@ class Integration(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def clean(self) -> None:
+        """The label mapping an admin edits: severities are P1-P4, the type is a known one."""
+        from ..severity import SEVERITIES
+        from ..taxonomy import TYPES
+
+        errors = {}
+        mapping = self.severity_map
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and v in SEVERITIES for k, v in mapping.items()
+        ):
+            errors["severity_map"] = 'An object of label value to P1-P4, e.g. {"critical": "P1"}.'
+        if self.default_severity not in SEVERITIES:
+            errors["default_severity"] = "One of P1, P2, P3, P4."
+        if self.default_type not in TYPES:
+            errors["default_type"] = f"One of {', '.join(TYPES)}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class AlertGroup(models.Model):

@@ -397,3 +397,21 @@ def test_an_alert_incident_shows_related_open_incidents_on_its_component(
     client.force_login(responder)
     page = client.get(incident.get_absolute_url()).content.decode()
     assert "Related open incidents" in page and known.reference in page
+
+
+def test_an_admin_edits_the_label_mapping_and_bad_values_are_refused(client, admin_user, db):
+    integration, token = services.integration_create(actor=None, name="Prom", kind="alertmanager")
+    client.force_login(admin_user)
+    url = f"/admin/incidents/integration/{integration.pk}/change/"
+    form = {
+        "name": "Prom", "severity_label": "priority", "severity_map": '{"sev1": "P1"}',
+        "default_severity": "P4", "component_label": "service", "type_label": "type",
+        "default_type": "performance", "storm_limit": "10",
+    }  # fmt: skip
+    bad = client.post(url, {**form, "severity_map": '{"sev1": "P9"}'})
+    assert bad.status_code == 200 and "label value to P1-P4" in bad.content.decode()
+    assert client.post(url, form).status_code == 302
+    body = copy.deepcopy(ALERTMANAGER)
+    body["alerts"][0]["labels"].update(priority="sev1", service="API")
+    post(client, f"/integrations/{token}/", body)
+    assert Incident.objects.get().severity == "P1"
