@@ -347,20 +347,18 @@ def _open(integration: Integration, group: AlertGroup, woke: list[AlertIn], now:
         return None
     # The storm check serialises the integration's new incidents (rare), not its repeats.
     integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    if not _storming(integration, now):
+        return _declare(integration, group, woke, now)
     storm = integration.storm_incident
-    if storm is not None and storm.is_active:
-        AlertGroup.objects.filter(pk=group.pk).update(incident=storm, resolved_at=None, silenced="")
-        for alert in woke:
-            timeline.alert(
-                storm, action="attached", title=alert.title, source=integration.name, at=now
-            )
-        Incident.objects.filter(pk=storm.pk).touch()
-        return storm
-    if _storming(integration, now):
+    if storm is None or not storm.is_active:
         incident = _declare(integration, group, woke, now, storm=True)
         Integration.objects.filter(pk=integration.pk).update(storm_incident=incident)
         return incident
-    return _declare(integration, group, woke, now)
+    AlertGroup.objects.filter(pk=group.pk).update(incident=storm, resolved_at=None, silenced="")
+    for alert in woke:
+        timeline.alert(storm, action="attached", title=alert.title, source=integration.name, at=now)
+    Incident.objects.filter(pk=storm.pk).touch()
+    return storm
 
 
 @transaction.atomic

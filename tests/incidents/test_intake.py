@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from incidents.intake import services
+from incidents.intake import payloads, services
 from incidents.models import Alert, AlertGroup, Incident, Integration, Source, Status
 from portal.models import Escalation
 
@@ -321,6 +321,12 @@ def test_a_storm_of_new_groups_joins_one_incident_after_the_cap(client, db):
     assert AlertGroup.objects.filter(incident=storm).count() == 5
     assert storm.events.filter(kind="alert", params__action="attached").count() == 4
     assert Escalation.objects.filter(topic=f"incident:{storm.pk}").count() == 1
+    # A minute later the storm has passed: a new group opens its own incident again.
+    later = timezone.now() + timedelta(minutes=2)
+    services.alerts_receive(
+        integration=integration, groups=payloads.alertmanager(group_payload(99)), now=later
+    )
+    assert Incident.objects.filter(title="Probe 99 down").count() == 1
 
 
 def test_alerts_on_components_under_maintenance_are_recorded_but_page_nobody(
