@@ -42,6 +42,7 @@ def _beat_schedule():
         },
         "handoff-reminders": {
             "task": "portal.tasks.handoff_reminders",
+            # Reminders go out HANDOFF_REMINDER_MINUTES ahead; a check every 5 minutes.
             "schedule": 300.0,
             "options": {"expires": 240},
         },

@@ -14,8 +14,6 @@ from ..notifications import notify
 from .models import OnCallSchedule
 from .selectors import schedule_shifts, zone_of
 
-CHECK_EVERY = timedelta(minutes=5)
-
 
 def lead() -> timedelta:
     return timedelta(minutes=settings.HANDOFF_REMINDER_MINUTES)

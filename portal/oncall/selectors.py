@@ -94,12 +94,6 @@ def schedule_shifts(schedule: OnCallSchedule, start: datetime, end: datetime) ->
     return result
 
 
-def next_change(schedule: OnCallSchedule, at: datetime, horizon_days: int = 60) -> Shift | None:
-    """The next shift after the current one (who is next, from when)."""
-    found = schedule_shifts(schedule, at, at + timedelta(days=horizon_days))
-    return found[1] if len(found) > 1 else None
-
-
 @dataclass(frozen=True)
 class ScheduleNow:
     schedule: OnCallSchedule

@@ -140,11 +140,13 @@ def _page_people(
     return pages
 
 
-def _page_from(escalation: Escalation, index: int, due_at: datetime, now: datetime) -> timedelta:
+def _page_from(
+    escalation: Escalation, index: int, due_at: datetime, now: datetime, steps: list | None = None
+) -> timedelta:
     """Page step `index`, falling through steps that resolve to nobody and finally to the
     Manager group; the gaps are recorded as pages to nobody. Returns the wait before the next
     step and leaves escalation.step_index on the step that paged."""
-    steps = _steps(escalation)
+    steps = _steps(escalation) if steps is None else steps
     gaps: list = []
     while index < len(steps):
         resolved = [
@@ -275,6 +277,7 @@ def _step_due(timer, now: datetime) -> None:
     if escalation is None or not escalation.is_open:
         return
     due_at = escalation.next_step_at or now
+    steps = _steps(escalation)
     if escalation.state == Escalation.State.QUEUED:
         _save(escalation, state=Escalation.State.ACTIVE)
         index = 0
@@ -283,14 +286,14 @@ def _step_due(timer, now: datetime) -> None:
         return
     else:
         index = escalation.step_index + 1
-        if index >= len(_steps(escalation)):
+        if index >= len(steps):
             policy = escalation.route.policy if escalation.route_id else None
             if policy is None or escalation.round >= policy.repeat:
                 _end(escalation, now, "Every step was paged and nobody acknowledged.")
                 return
             _save(escalation, round=escalation.round + 1)
             index = 0
-    wait = _page_from(escalation, index, due_at, now)
+    wait = _page_from(escalation, index, due_at, now, steps)
     # From now when the sweep ran late: everyone still gets the whole wait to answer.
     next_at = max(due_at, now) + wait
     _save(escalation, step_index=escalation.step_index, next_step_at=next_at)
