@@ -58,6 +58,7 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "set_publicity": ("decide what the status page shows of this incident", frozenset({R})),
     "schedule_maintenance": ("schedule maintenance windows", frozenset({R})),
     "move_maintenance": ("move maintenance windows along", frozenset({R, S})),
+    "resolve_cleared": ("resolve an incident because its alerts cleared", frozenset({S})),
     "record_response_breach": ("record a response-time breach", frozenset({S})),
     "send_update_reminder": ("send status-update reminders", frozenset({S})),
     "fire_escalation_trigger": ("fire escalation triggers", frozenset({S})),

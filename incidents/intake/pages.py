@@ -32,6 +32,12 @@ class IntegrationForm(forms.Form):
         label="Signing secret (optional; Grafana and generic only)",
         help_text="Requests must then carry an HMAC-SHA256 signature over timestamp and body.",
     )
+    auto_resolve = forms.BooleanField(
+        required=False,
+        label="Resolve its incidents when their alerts clear",
+        help_text="Only incidents still in Triage that need no post-mortem (P3, P4); the others "
+        "show their alerts resolved and wait for a person.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -38,6 +38,7 @@ def integration_create(
     kind: str,
     bearer_token: str = "",
     signing_secret: str = "",
+    auto_resolve: bool = False,
     now: datetime | None = None,
 ) -> tuple[Integration, str]:
     """A new integration and its secret token (shown once: only its hash is kept)."""
@@ -63,6 +64,7 @@ def integration_create(
         token_hint=token[:6],
         bearer_hash=digest(bearer_token) if bearer_token else "",
         signing_secret=signing_secret,
+        auto_resolve=bool(auto_resolve),
         created_by=actor,
         created_at=now or timezone.now(),
     )
@@ -125,7 +127,13 @@ def signature_error(integration: Integration, headers, body: bytes, now: datetim
     signature = (headers.get(header) or "").strip().removeprefix("sha256=")
     stamp = next((headers.get(h) for h in stamp_headers if headers.get(h)), "")
     if not signature or not stamp:
-        return f"This integration needs a signed request ({header} and a timestamp)."
+        if signature and integration.kind == IntegrationKind.GRAFANA:
+            # Grafana signs the body alone unless its contact point names a timestamp header.
+            return (
+                "The request carries no timestamp: set the Grafana contact point's HMAC "
+                f"timestamp header to {stamp_headers[0]}."
+            )
+        return f"This integration needs a signed request ({header} and {stamp_headers[0]})."
     try:
         sent = datetime.fromtimestamp(int(stamp.strip()), tz=UTC)
     except (ValueError, OverflowError, OSError):
@@ -361,6 +369,18 @@ def _open(integration: Integration, group: AlertGroup, woke: list[AlertIn], now:
     return storm
 
 
+def _maybe_resolve(integration: Integration, incident: Incident, now: datetime) -> None:
+    """An integration set to auto-resolve resolves an incident still in Triage once none of
+    its alerts fire (a storm incident: none of any group's)."""
+    from ..services.triage import closes_itself, incident_resolve_cleared
+
+    if not integration.auto_resolve or not closes_itself(incident):
+        return
+    if Alert.objects.filter(group__incident=incident, status=AlertStatus.FIRING).exists():
+        return
+    incident_resolve_cleared(incident=incident, source=integration.name, now=now)
+
+
 @transaction.atomic
 def alerts_receive(
     *,
@@ -404,6 +424,7 @@ def alerts_receive(
             seen["resolved_at"] = now
             timeline.alert(incident, action="resolved", title="", source=integration.name, at=now)
             Incident.objects.filter(pk=incident.pk).touch()
+            _maybe_resolve(integration, incident, now)
         AlertGroup.objects.filter(pk=group.pk).update(**seen)
         if incident is not None:
             counts["incidents"].append(incident.reference)

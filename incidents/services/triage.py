@@ -6,12 +6,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from portal import timers
+from portal import hooks, timers
 from portal.errors import ApplicationError
 from portal.oncall import services as oncall
 
 from .. import authority, paging, timeline
 from ..models import Incident, Status
+from ..severity import SEVERITIES
 from . import escalation_triggers, notices, publicity, update_reminders
 from .base import lock, lock_for_timer, save
 from .checklist_ticks import auto_tick
@@ -102,6 +103,62 @@ def incident_mark_false_alarm(
     escalation_triggers.cancel(incident)
     timeline.false_alarm(incident, actor, note=note, at=now)
     return incident
+
+
+def closes_itself(incident: Incident) -> bool:
+    """Whether an incident may be resolved by its alerts clearing: still in Triage (nobody
+    verified it is real) and needing no post-mortem (spec: every P1/P2 and significant P3
+    has one, so a person looks at those, whatever the monitoring says)."""
+    level = SEVERITIES[incident.severity]
+    needs_postmortem = level.postmortem_required or (
+        incident.significant and level.postmortem_if_significant
+    )
+    return incident.status == Status.TRIAGE and not needs_postmortem
+
+
+@transaction.atomic
+def incident_resolve_cleared(
+    *, incident: Incident, source: str, now: datetime | None = None
+) -> bool:
+    """System action (an integration set to auto-resolve): Triage -> Resolved when every
+    alert that opened the incident resolved before anyone verified it. Paging stops; the
+    timeline says why; a person can still re-open it. False when the incident is no longer
+    one that closes itself (verified meanwhile, or it needs a post-mortem)."""
+    now = now or timezone.now()
+    incident = lock(incident)
+    authority.require("resolve_cleared", None, incident)
+    if not closes_itself(incident):
+        return False
+    note = (
+        f"Every alert from {source} resolved before anyone verified the incident; the "
+        "integration resolves such incidents itself."
+    )
+    save(
+        incident,
+        status=Status.RESOLVED,
+        resolution_summary=note,
+        resolved_at=incident.resolved_at or now,
+        next_update_due_at=None,
+    )
+    timers.cancel(RESPONSE_TIMER, incident.pk)
+    paging.stop(incident, "Its alerts resolved.", now)
+    update_reminders.cancel(incident)
+    escalation_triggers.cancel(incident)
+    auto_tick(
+        incident,
+        timeline.status_changed(
+            incident,
+            None,
+            old=Status.TRIAGE,
+            new=Status.RESOLVED,
+            label="Resolution summary",
+            note=note,
+            at=now,
+        ),
+    )
+    hooks.fire(hooks.INCIDENT_RESOLVED, incident=incident, actor=None, at=now)
+    hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="status", at=now)
+    return True
 
 
 @transaction.atomic

@@ -17,14 +17,17 @@ from portal.models import Escalation
 
 pytestmark = pytest.mark.django_db
 
-# Alertmanager's webhook, version 4, as its documentation gives it (fields and their types),
-# with Go's nanosecond times and zero endsAt.
+# Alertmanager's webhook, version 4, as notify/webhook/webhook.go marshals its Message
+# (template.Data, lately with notification_reason and routeLabels), with Go's nanosecond
+# times and zero endsAt.
 ALERTMANAGER = {
     "version": "4",
     "groupKey": '{}/{severity="critical"}:{alertname="ProbeFailure"}',
     "truncatedAlerts": 0,
     "status": "firing",
     "receiver": "portal",
+    "notification_reason": "first notification",
+    "routeLabels": None,
     "groupLabels": {"alertname": "ProbeFailure"},
     "commonLabels": {"alertname": "ProbeFailure", "severity": "critical", "job": "http_checks"},
     "commonAnnotations": {"summary": "BlackBox probe failure"},
@@ -294,6 +297,62 @@ def test_grafana_signs_timestamp_and_body_in_its_own_header(client, db):
     assert response.status_code == 202, response.content
 
 
+# What Grafana's webhook notifier (grafana/alerting receivers/webhook/v1) marshals for its
+# test case "Default config with one alert with custom message": Go's zero times, a nil
+# values map as null, the alert's orgId, the empty valueString, the group key "alertname".
+GRAFANA_AS_MARSHALLED = """{"receiver":"my_receiver","status":"firing","alerts":[{"status":
+"firing","labels":{"alertname":"alert1","lbl1":"val1"},"annotations":{"ann1":"annv1"},
+"startsAt":"0001-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":
+"http://localhost/test?orgId=1","fingerprint":"fac0861a85de433a","silenceURL":
+"http://localhost/alerting/silence/new?alertmanager=grafana&matcher=alertname%3Dalert1&matcher=lbl1%3Dval1&orgId=1",
+"dashboardURL":"http://localhost/d/abcd?orgId=1","panelURL":
+"http://localhost/d/abcd?orgId=1&viewPanel=efgh","values":null,"valueString":"","orgId":1}],
+"groupLabels":{"alertname":""},"commonLabels":{"alertname":"alert1","lbl1":"val1"},
+"commonAnnotations":{"ann1":"annv1"},"externalURL":"http://localhost","version":"1",
+"groupKey":"alertname","truncatedAlerts":0,"orgId":1,"title":"[FIRING:1]  (val1)",
+"state":"alerting","message":"Custom message"}"""
+
+
+def test_grafana_payload_exactly_as_its_notifier_marshals_it(client, db):
+    _, token = services.integration_create(actor=None, name="Grafana", kind="grafana")
+    response = post(client, f"/integrations/{token}/", GRAFANA_AS_MARSHALLED)
+    assert response.status_code == 202, response.content
+    alert = Alert.objects.get()
+    assert alert.fingerprint == "fac0861a85de433a" and alert.title == "alert1"
+    assert alert.starts_at is None  # Go's zero time: not a start
+    assert alert.dashboard_url == "http://localhost/d/abcd?orgId=1"
+    incident = Incident.objects.get()
+    assert incident.severity == "P3"  # no severity label: the integration's default
+    resolved = GRAFANA_AS_MARSHALLED.replace('"status":\n"firing"', '"status":\n"resolved"')
+    resolved = resolved.replace('"state":"alerting"', '"state":"ok"').replace(
+        '"status":"firing"', '"status":"resolved"'
+    )
+    assert post(client, f"/integrations/{token}/", resolved).status_code == 202
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+
+
+def test_grafana_signing_without_a_timestamp_header_is_refused_saying_what_to_set(client, db):
+    _, token = services.integration_create(
+        actor=None, name="Grafana", kind="grafana", signing_secret="g-secret"
+    )
+    body = GRAFANA_AS_MARSHALLED.encode()
+    # Grafana's HMAC with no timestamp header configured: hex HMAC over the body alone.
+    import hashlib
+    import hmac
+
+    signature = hmac.new(b"g-secret", body, hashlib.sha256).hexdigest()
+    response = client.post(
+        f"/integrations/{token}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Grafana-Alerting-Signature": signature},
+    )
+    assert response.status_code == 401
+    assert "timestamp header to X-Grafana-Alerting-Timestamp" in response.json()["error"]
+    assert not Alert.objects.exists()
+
+
 def test_alertmanager_cannot_be_given_a_signing_secret(db):
     from portal.errors import ApplicationError
 
@@ -421,3 +480,103 @@ def test_an_admin_edits_the_label_mapping_and_bad_values_are_refused(client, adm
     body["alerts"][0]["labels"].update(priority="sev1", service="API")
     post(client, f"/integrations/{token}/", body)
     assert Incident.objects.get().severity == "P1"
+
+
+def firing(n: int, *, severity="warning", status="firing") -> dict:
+    body = group_payload(n)
+    body["status"] = status
+    body["alerts"][0]["status"] = status
+    body["alerts"][0]["labels"] = {**body["alerts"][0]["labels"], "severity": severity}
+    if status == "resolved":
+        body["alerts"][0]["endsAt"] = "2026-11-30T06:10:00Z"
+    return body
+
+
+@pytest.fixture
+def auto_resolving(db):
+    integration, token = services.integration_create(
+        actor=None, name="Blackbox", kind="alertmanager", auto_resolve=True
+    )
+    return integration, f"/integrations/{token}/"
+
+
+def test_auto_resolve_resolves_a_p3_still_in_triage_and_stops_its_pages(
+    client, auto_resolving, responder
+):
+    _, url = auto_resolving
+    post(client, url, firing(1))
+    incident = Incident.objects.get()
+    assert incident.severity == "P3" and incident.status == Status.TRIAGE
+    escalation = Escalation.objects.get(topic=f"incident:{incident.pk}")
+    assert escalation.state in Escalation.OPEN_STATES  # queued at night: a P3
+    assert post(client, url, firing(1, status="resolved")).status_code == 202
+    incident.refresh_from_db()
+    escalation.refresh_from_db()
+    assert incident.status == Status.RESOLVED and incident.resolved_at is not None
+    assert "Blackbox resolved before anyone verified" in incident.resolution_summary
+    assert escalation.state == Escalation.State.CANCELLED
+    moved = incident.events.get(kind="status_changed")
+    assert moved.actor is None and moved.params["to"] == Status.RESOLVED
+    client.force_login(responder)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "System moved the incident from Triage to Resolved" in page
+    client.logout()
+    # It fires again: a new incident, not a silent re-opening of the resolved one.
+    post(client, url, firing(1))
+    assert Incident.objects.filter(status=Status.TRIAGE).exclude(pk=incident.pk).count() == 1
+
+
+def test_auto_resolve_leaves_a_p1_and_a_verified_incident_to_people(
+    client, auto_resolving, responder
+):
+    from incidents.services import incident_verify
+
+    _, url = auto_resolving
+    post(client, url, firing(1, severity="critical"))  # P1: it needs a post-mortem
+    post(client, url, firing(2))
+    p1 = Incident.objects.get(severity="P1")
+    verified = incident_verify(actor=responder, incident=Incident.objects.get(severity="P3"))
+    post(client, url, firing(1, severity="critical", status="resolved"))
+    post(client, url, firing(2, status="resolved"))
+    p1.refresh_from_db()
+    verified.refresh_from_db()
+    assert p1.status == Status.TRIAGE and verified.status == Status.INVESTIGATING
+    for incident in (p1, verified):  # both show the alerts cleared
+        assert incident.events.filter(kind="alert", params__action="resolved").count() == 1
+
+
+def test_without_auto_resolve_the_incident_waits_for_a_person(client, alertmanager):
+    _, url = alertmanager
+    post(client, url, firing(1))
+    post(client, url, firing(1, status="resolved"))
+    assert Incident.objects.get().status == Status.TRIAGE
+
+
+def test_a_storm_incident_auto_resolves_once_every_group_has_cleared(client, auto_resolving):
+    integration, url = auto_resolving
+    Integration.objects.filter(pk=integration.pk).update(storm_limit=1)
+    for n in (1, 2, 3):
+        post(client, url, firing(n))
+    storm = Incident.objects.get(title="Alert storm from Blackbox")
+    assert AlertGroup.objects.filter(incident=storm).count() == 2
+    post(client, url, firing(2, status="resolved"))
+    storm.refresh_from_db()
+    assert storm.status == Status.TRIAGE  # group 3 still fires
+    post(client, url, firing(3, status="resolved"))
+    storm.refresh_from_db()
+    assert storm.status == Status.RESOLVED
+
+
+def test_the_auto_resolve_option_is_set_in_the_portal_and_by_the_command(
+    client, admin_user, capsys, db
+):
+    client.force_login(admin_user)
+    form = {"name": "Checks", "kind": "generic", "auto_resolve": "on"}
+    assert client.post("/incidents/integrations/", form).status_code == 302
+    call_command("create_integration", "--name", "Probes", "--kind", "alertmanager")
+    call_command("create_integration", "--name", "Synth", "--kind", "generic", "--auto-resolve")
+    assert dict(Integration.objects.values_list("name", "auto_resolve")) == {
+        "Checks": True,
+        "Probes": False,
+        "Synth": True,
+    }

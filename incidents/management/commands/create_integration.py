@@ -19,8 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--kind", required=True, choices=IntegrationKind.values)
         parser.add_argument("--bearer-token", default="", help="Also require this bearer token.")
         parser.add_argument("--signing-secret", default="", help="HMAC secret (generic, Grafana).")
+        parser.add_argument(
+            "--auto-resolve",
+            action="store_true",
+            help="Resolve its P3/P4 incidents still in Triage when their alerts clear.",
+        )
 
-    def handle(self, *args, name, kind, bearer_token, signing_secret, **options):
+    def handle(self, *args, name, kind, bearer_token, signing_secret, auto_resolve, **options):
         try:
             integration, token = services.integration_create(
                 actor=None,
@@ -28,6 +33,7 @@ class Command(BaseCommand):
                 kind=kind,
                 bearer_token=bearer_token,
                 signing_secret=signing_secret,
+                auto_resolve=auto_resolve,
             )
         except ApplicationError as error:
             raise CommandError(error.message) from None
