@@ -272,6 +272,24 @@ class WarRoom:
     update_offer: bool  # the status moved on since the last update
 
 
+def _alerts_of(incident: Incident) -> list:
+    """The incident's alerts, latest first, each with .labels_shown: the labels that tell it
+    from the others ("instance=db-2"), not those every one of them shares or that the
+    incident already shows (name, severity, component, type)."""
+    from .models import Alert
+
+    alerts = list(Alert.objects.filter(group__incident=incident).select_related("integration")[:50])
+    shared = (
+        set.intersection(*(set(a.labels.items()) for a in alerts)) if len(alerts) > 1 else set()
+    )
+    for a in alerts:
+        i = a.integration
+        known = {"alertname", i.severity_label, i.component_label, i.type_label}
+        shown = [(k, v) for k, v in sorted(a.labels.items()) if k not in known]
+        a.labels_shown = ", ".join(f"{k}={v}" for k, v in shown if (k, v) not in shared)[:200]
+    return alerts
+
+
 def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
     from django.contrib.auth import get_user_model
 
@@ -280,7 +298,7 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
     from portal.oncall import selectors as oncall_selectors
 
     from . import authority, transitions
-    from .models import Alert, KeyEvent, ResponseRole, RoleAssignment
+    from .models import KeyEvent, ResponseRole, RoleAssignment
     from .services.updates import final_audience
 
     holders = {
@@ -336,9 +354,7 @@ def war_room(incident: Incident, event_ids: list[int], viewer) -> WarRoom:
         updates=updates,
         escalations=escalations,
         paging=oncall_selectors.escalations_for(f"incident:{incident.pk}"),
-        alerts=list(
-            Alert.objects.filter(group__incident=incident).select_related("integration")[:50]
-        ),
+        alerts=_alerts_of(incident),
         related=list(
             Incident.objects.active()
             .filter(components__in=incident.components.all())

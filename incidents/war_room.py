@@ -30,7 +30,7 @@ CURRENT_CHECKLIST = {
 class Step:
     value: str
     label: str
-    state: str  # "done", "current" or "todo"
+    state: str  # "done", "skipped" (passed without reaching it), "current" or "todo"
 
 
 def steps(incident: Incident) -> list[Step]:
@@ -43,10 +43,23 @@ def steps(incident: Incident) -> list[Step]:
     # One declared straight into Investigating (verified as it was declared) skipped Triage.
     triaged = incident.verified_at is None or incident.verified_at != incident.declared_at
     first = 0 if triaged else 1
+    # A step passed without its milestone was skipped: Identified when mitigation came before
+    # the root cause, Investigating to Monitoring when the alerts cleared in Triage.
+    reached = {
+        Status.INVESTIGATING: incident.verified_at,
+        Status.IDENTIFIED: incident.identified_at,
+        Status.MONITORING: incident.mitigated_at,
+    }
+
+    def state(i: int, value: str) -> str:
+        if i == current:
+            return "current"
+        if i > current:
+            return "todo"
+        return "skipped" if value in reached and reached[value] is None else "done"
+
     return [
-        Step(value, value.label, "current" if i == current else "done" if i < current else "todo")
-        for i, value in enumerate(STEPS)
-        if i >= first
+        Step(value, value.label, state(i, value)) for i, value in enumerate(STEPS) if i >= first
     ]
 
 

@@ -252,6 +252,15 @@ def test_the_incident_page_shows_its_alerts_and_their_links(client, alertmanager
     assert "API probe failing" in page and "received 2 times" in page
     assert 'href="https://runbooks.example.org/api-down"' in page
     assert "Another alert" not in page  # a repeat is not news on the timeline
+    # Two alerts of one group: each shows the labels that tell it from the other.
+    second = copy.deepcopy(ALERTMANAGER)
+    second["alerts"][0]["fingerprint"] = "2b41cb82ddb3a3a0"
+    second["alerts"][0]["labels"]["instance"] = "https://www.example.org"
+    post(client, url, second)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert "instance=https://www.example.org</code>" in page
+    assert "instance=https://api.example.org</code>" in page
+    assert "job=http_checks</code>" not in page and "job=http_checks," not in page  # shared
 
 
 def signed(client, url, body: bytes, secret: str, *, at=None, header="X-Portal-Signature"):
@@ -520,6 +529,8 @@ def test_auto_resolve_resolves_a_p3_still_in_triage_and_stops_its_pages(
     client.force_login(responder)
     page = client.get(incident.get_absolute_url()).content.decode()
     assert "System moved the incident from Triage to Resolved" in page
+    for skipped in ("investigating", "identified", "monitoring"):  # not drawn as done
+        assert f"step-skipped step-{skipped}" in page
     client.logout()
     # It fires again: a new incident, not a silent re-opening of the resolved one.
     post(client, url, firing(1))

@@ -129,10 +129,14 @@ def test_seed_demo_is_idempotent(db):
     # pytest-django runs with DEBUG=False; --force is the command's own escape hatch.
     call_command("seed_demo", force=True, verbosity=0)
     counts = (Incident.objects.count(), TimelineEvent.objects.count(), Timer.objects.count())
-    assert counts[0] == 6
+    assert counts[0] == 7
     assert Incident.objects.filter(severity="P1", status="resolved").exists()
     resolved = Incident.objects.get(severity="P1", status="resolved")
     assert resolved.events.count() >= 4 and resolved.resolved_at is not None
+    from incidents.models import Alert
+
+    opened = Incident.objects.get(source="alert")  # the demo integration's alert group
+    assert opened.status == "triage" and Alert.objects.filter(group__incident=opened).count() == 2
     call_command("seed_demo", force=True, verbosity=0)
     assert (
         Incident.objects.count(),

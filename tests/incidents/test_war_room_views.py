@@ -251,3 +251,23 @@ def test_a_status_change_refreshes_summary_and_forms_for_other_viewers(rc, incid
     html = rc.get(url("poll", incident), params, headers=HX).content.decode()
     assert 'id="summary"' in html and "A bad index on orders" in html
     assert 'id="post-update"' in html and 'id="actions"' in html
+
+
+def test_status_steps_mark_the_steps_an_incident_passed_without_reaching(declare, responder):
+    from incidents import war_room
+
+    incident = declare(actor=responder)  # declared into Investigating: no Triage step
+    assert [(s.value, s.state) for s in war_room.steps(incident)][:3] == [
+        ("investigating", "current"),
+        ("identified", "todo"),
+        ("monitoring", "todo"),
+    ]
+    # Mitigated before the root cause was known: Identified was skipped, not done.
+    incident = services.incident_change_status(
+        actor=responder, incident=incident, to="monitoring", note="Rolled back"
+    )
+    assert [(s.value, s.state) for s in war_room.steps(incident)][:3] == [
+        ("investigating", "done"),
+        ("identified", "skipped"),
+        ("monitoring", "current"),
+    ]

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
-from incidents.models import Component, ComponentGroup, Incident, Status
+from incidents.models import Component, ComponentGroup, Incident, Integration, Status
 from portal import roles
 from portal.models import Escalation, Profile, Team
 from portal.oncall import demo as oncall_demo
@@ -409,4 +409,60 @@ class Command(BaseCommand):
                 "threshold to 90% for 10 minutes between 02:00 and 03:00.",
                 now=now - timedelta(days=1) + timedelta(minutes=9),
             )
+        created += self._alerts(now)
         return created
+
+    def _alerts(self, now) -> int:
+        """A Prometheus integration and the alert group it opened: an incident in Triage
+        with its alerts, runbook and dashboard links. Its URL is not shown: a demo admin
+        makes a fresh integration to post to."""
+        from ...intake import payloads
+        from ...intake import services as intake
+
+        if Integration.objects.filter(name="Prometheus (demo)").exists():
+            return 0
+        integration, _ = intake.integration_create(
+            actor=None, name="Prometheus (demo)", kind="alertmanager", now=now
+        )
+        started = now - timedelta(minutes=9)
+
+        def alert(instance: str, fingerprint: str) -> dict:
+            return {
+                "status": "firing",
+                "labels": {
+                    "alertname": "DatabaseReplicationLag",
+                    "severity": "error",
+                    "component": "Database",
+                    "instance": instance,
+                },
+                "annotations": {
+                    "summary": "Replication lag above 30 s",
+                    "description": f"{instance} is more than 30 s behind the primary.",
+                    "runbook_url": "https://runbooks.example.org/database/replication-lag",
+                },
+                "startsAt": started.isoformat().replace("+00:00", "Z"),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "https://prometheus.example.org/graph?g0.expr=pg_replication_lag",
+                "fingerprint": fingerprint,
+            }
+
+        body = {
+            "version": "4",
+            "groupKey": '{}:{alertname="DatabaseReplicationLag"}',
+            "status": "firing",
+            "receiver": "portal",
+            "groupLabels": {"alertname": "DatabaseReplicationLag"},
+            "commonLabels": {"alertname": "DatabaseReplicationLag", "severity": "error"},
+            "commonAnnotations": {},
+            "externalURL": "https://alertmanager.example.org",
+            "alerts": [
+                alert("db-replica-1", "5d1f0c2a9b7e4d31"),
+                alert("db-replica-2", "8c2e41b07a9d3f66"),
+            ],
+        }
+        intake.alerts_receive(
+            integration=integration,
+            groups=payloads.alertmanager(body),
+            now=now - timedelta(minutes=8),
+        )
+        return 1
