@@ -168,9 +168,20 @@ def _remember(integration: Integration, signature: str, now: datetime) -> None:
 # --- receiving ---------------------------------------------------------------------------
 
 
+GROUP_FIELDS = (
+    "integration", "key_hash", "incident", "resolved_at", "silenced", "incident__status",
+    "incident__reference", "incident__version", "incident__severity", "incident__significant",
+)  # fmt: skip
+
+
 def _group(integration: Integration, key: str, now: datetime) -> tuple[AlertGroup, bool]:
     key_hash = digest(key)
-    locked = AlertGroup.objects.select_related("incident").select_for_update(of=("self",))
+    # Of the incident, only what intake reads: a repeat must not load every column of it.
+    locked = (
+        AlertGroup.objects.select_related("incident")
+        .select_for_update(of=("self",))
+        .only(*GROUP_FIELDS)
+    )
     found = locked.filter(integration=integration, key_hash=key_hash).first()
     if found is not None:
         return found, False
