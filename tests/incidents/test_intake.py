@@ -591,3 +591,22 @@ def test_the_auto_resolve_option_is_set_in_the_portal_and_by_the_command(
         "Probes": False,
         "Synth": True,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_new_group_arriving_twice_at_once_opens_one_incident(db):
+    from tests.conftest import race
+
+    integration, _ = services.integration_create(actor=None, name="Twice", kind="alertmanager")
+
+    def receive():
+        return services.alerts_receive(
+            integration=integration, groups=payloads.alertmanager(copy.deepcopy(ALERTMANAGER))
+        )
+
+    results = race(receive, receive, receive)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Incident.objects.count() == 1 and AlertGroup.objects.count() == 1
+    alert = Alert.objects.get()
+    assert alert.count == 3  # every receipt counted: the first created it, two repeats
+    assert Escalation.objects.count() == 1
