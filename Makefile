@@ -27,6 +27,7 @@ setup: $(STAMP) var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_postmortems
+	$(PY) manage.py seed_runbooks
 
 run: setup
 	$(PY) manage.py serve

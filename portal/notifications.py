@@ -79,6 +79,9 @@ REASONS: dict[str, Reason] = {
     "action_item_followup": Reason(
         "Action item follow-up: verify completion", (Channel.PORTAL, Channel.EMAIL)
     ),
+    "runbook_published": Reason("Runbook published", (Channel.PORTAL, Channel.EMAIL)),
+    "runbook_review_requested": Reason("Runbook review requested", (Channel.PORTAL,)),
+    "runbook_review_due": Reason("Runbook review due", (Channel.PORTAL, Channel.EMAIL)),
     "subscriber_update": Reason("Status page subscriber update", (Channel.EMAIL,), Lane.BULK),
 }
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("incidents/", include("incidents.urls")),
     path("postmortems/", include("postmortems.urls")),
+    path("runbooks/", include("runbooks.urls")),
     path("oncall/", include("portal.oncall.urls")),
     path("status/", include("incidents.statuspage.urls")),
     # Public, at the site root where Statuspage clients and feed readers expect them.

@@ -1,5 +1,25 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _load_shipped(sender, using="default", **kwargs) -> None:
+    from .services import load_shipped
+
+    load_shipped()
 
 
 class RunbooksConfig(AppConfig):
     name = "runbooks"
+
+    def ready(self) -> None:
+        from portal import roles
+
+        from . import reminders  # noqa: F401  (registers the review timer)
+
+        roles.grant(
+            roles.RESPONDER,
+            "runbooks.view_runbook",
+            "runbooks.add_runbook",
+            "runbooks.change_runbook",
+        )
+        post_migrate.connect(_load_shipped, sender=self, dispatch_uid="runbooks.shipped")

@@ -46,8 +46,8 @@ def test_sweep_fires_only_due_timers_once(db):
     assert timers.sweep(now)["fired"] == 1
     assert timers.sweep(now)["fired"] == 0
     assert CALLS == [1]
-    assert Timer.objects.get(object_id=1).state == Timer.State.FIRED
-    assert Timer.objects.get(object_id=2).state == Timer.State.PENDING
+    assert Timer.objects.get(kind__startswith="tests.", object_id=1).state == Timer.State.FIRED
+    assert Timer.objects.get(kind__startswith="tests.", object_id=2).state == Timer.State.PENDING
     status = SweepStatus.objects.get()
     assert status.total_fired == 1 and status.last_finished_at is not None
 
@@ -64,7 +64,7 @@ def test_failing_handler_rolls_back_and_retries_with_backoff(db):
     now = timezone.now()
     timers.schedule("tests.explode", 4, now - timedelta(seconds=1))
     assert timers.sweep(now)["retry"] == 1
-    timer = Timer.objects.get(object_id=4)
+    timer = Timer.objects.get(kind__startswith="tests.", object_id=4)
     assert timer.state == Timer.State.PENDING
     assert timer.attempts == 1
     assert "provider down" in timer.last_error
@@ -82,7 +82,7 @@ def test_handler_gives_up_after_max_attempts(db):
     timers.schedule("tests.explode", 5, now)
     Timer.objects.filter(object_id=5).update(attempts=timers.MAX_ATTEMPTS - 1)
     assert timers.sweep(now)["failed"] == 1
-    assert Timer.objects.get(object_id=5).state == Timer.State.FAILED
+    assert Timer.objects.get(kind__startswith="tests.", object_id=5).state == Timer.State.FAILED
 
 
 def test_handler_failure_leaves_no_partial_writes(declare, monkeypatch):

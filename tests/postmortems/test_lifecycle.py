@@ -42,7 +42,9 @@ def test_resolving_a_p1_starts_its_draft_owned_by_the_commander(resolved_p1, res
     assert postmortem.impact_users.startswith("Symptom: Degraded performance")
     # The reminders are durable timers.
     pending = set(
-        Timer.objects.filter(object_id=postmortem.pk, state="pending").values_list("kind", "due_at")
+        Timer.objects.filter(
+            object_id=postmortem.pk, state="pending", kind__startswith="postmortem"
+        ).values_list("kind", "due_at")
     )
     assert pending == {
         ("postmortem_due_soon", postmortem.due_at - timedelta(days=1)),

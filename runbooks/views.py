@@ -1,0 +1,428 @@
+"""The runbook library's pages. Every change goes through runbooks.services; a refused
+change re-renders its form with the reason, keeping what was typed."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from incidents.models import Component
+from incidents.taxonomy import TYPES
+from portal.errors import ApplicationError, ConflictError
+from portal.models import Team
+
+from . import diff, selectors, services
+from .forms import DetailsForm, DraftForm, PublishForm, ReviewForm, TestForm
+from .models import SECTION_KEYS, SECTIONS, Draft, ReviewState, Runbook, Version
+
+VIEW = "runbooks.view_runbook"
+EDIT = services.versions.EDIT_PERM
+IMAGE_MAX = 2 * 1024 * 1024
+IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+
+
+def _error(form, error: ApplicationError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@permission_required(VIEW, raise_exception=True)
+def library(request):
+    get = request.GET
+    filters = selectors.Filters(
+        q=get.get("q", ""),
+        component=_int(get.get("component")),
+        type=get.get("type", "") if get.get("type") in TYPES else "",
+        team=get.get("team", "")[:100],
+        state=get.get("state", "") if get.get("state") in dict(selectors.STATES) else "",
+        review=get.get("review", "") if get.get("review") in dict(selectors.REVIEW) else "",
+        tested=get.get("tested", "") if get.get("tested") in dict(selectors.TESTED) else "",
+    )
+    page = Paginator(selectors.library(filters), 50).get_page(get.get("page"))
+    return render(
+        request,
+        "runbooks/library.html",
+        {
+            "page": page,
+            "filters": filters,
+            "overdue": list(selectors.overdue()[:20]) if not get else [],
+            "components": Component.objects.order_by("name"),
+            "types": [(code, label) for code, (label, _) in TYPES.items()],
+            "teams": Team.objects.order_by("name"),
+            "states": selectors.STATES,
+            "reviews": selectors.REVIEW,
+            "tested": selectors.TESTED,
+        },
+    )
+
+
+def _details_initial(runbook: Runbook) -> dict:
+    return {
+        "title": runbook.title,
+        "team": runbook.team,
+        "components": list(runbook.components.all()),
+        "incident_types": runbook.incident_types,
+        "tags": ", ".join(runbook.tags),
+        "review_interval_days": runbook.review_interval_days,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(EDIT, raise_exception=True)
+def new(request):
+    form = DetailsForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        try:
+            runbook = services.runbook_create(actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            _error(form, error)
+        else:
+            messages.success(request, f"{runbook.title} created: write its first draft.")
+            return redirect("runbooks:edit", runbook.slug)
+    return render(
+        request, "runbooks/details.html", {"form": form, "runbook": None},
+        status=400 if form.is_bound else 200,
+    )  # fmt: skip
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(EDIT, raise_exception=True)
+def details(request, slug: str):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    form = DetailsForm(request.POST or None, initial=_details_initial(runbook))
+    if form.is_bound and form.is_valid():
+        try:
+            services.runbook_update_details(
+                actor=request.user, runbook=runbook, **form.cleaned_data
+            )
+        except ApplicationError as error:
+            _error(form, error)
+        else:
+            messages.success(request, "Details saved.")
+            return redirect(runbook)
+    return render(
+        request, "runbooks/details.html", {"form": form, "runbook": runbook},
+        status=400 if form.is_bound else 200,
+    )  # fmt: skip
+
+
+def _sections(sections: dict) -> list[tuple[str, str, str]]:
+    return [(key, title, sections.get(key, "")) for key, title in SECTIONS]
+
+
+def _diagram_url(version: Version | None) -> str:
+    if version is None or not version.image:
+        return ""
+    return reverse("runbooks:diagram", args=[version.runbook.slug, version.number])
+
+
+@permission_required(VIEW, raise_exception=True)
+def detail(request, slug: str):
+    runbook = get_object_or_404(
+        Runbook.objects.select_related("team", "current", "current__author"), slug=slug
+    )
+    versions = list(runbook.versions.select_related("review", "author").order_by("-number")[:50])
+    return render(
+        request,
+        "runbooks/detail.html",
+        {
+            "runbook": runbook,
+            "version": runbook.current,
+            "sections": _sections(runbook.current.sections) if runbook.current else [],
+            "diagram_url": _diagram_url(runbook.current),
+            "draft": Draft.objects.filter(runbook=runbook).select_related("updated_by").first(),
+            "versions": versions,
+            "tests": runbook.tests.select_related("version", "recorded_by")[:20],
+            "uses": runbook.uses.select_related("incident", "version")[:20],
+            "test_form": TestForm(),
+        },
+    )
+
+
+@permission_required(VIEW, raise_exception=True)
+def version(request, slug: str, number: int):
+    found = get_object_or_404(
+        Version.objects.select_related("runbook", "author", "review"),
+        runbook__slug=slug,
+        number=number,
+    )
+    review = found.review
+    previous = found.runbook.versions.filter(number__lt=number).order_by("-number").first()
+    may_publish_unreviewed = request.user.has_perm(services.versions.UNREVIEWED_PERM)
+    return render(
+        request,
+        "runbooks/version.html",
+        {
+            "runbook": found.runbook,
+            "version": found,
+            "review": review,
+            "previous": previous,
+            "sections": _sections(found.sections),
+            "diagram_url": _diagram_url(found),
+            "comments": found.comments.select_related("author"),
+            "review_form": ReviewForm(),
+            "publish_form": PublishForm(),
+            "may_review": review.state == ReviewState.PENDING
+            and found.author_id != request.user.pk,
+            "may_publish": review.state == ReviewState.APPROVED
+            or (review.state == ReviewState.PENDING and may_publish_unreviewed),
+            "unreviewed": review.state == ReviewState.PENDING and may_publish_unreviewed,
+        },
+    )
+
+
+@permission_required(VIEW, raise_exception=True)
+def compare(request, slug: str):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    numbers = list(runbook.versions.order_by("number").values_list("number", flat=True))
+    if not numbers:
+        messages.error(request, "This runbook has no versions to compare yet.")
+        return redirect(runbook)
+    new_no = _int(request.GET.get("to")) or numbers[-1]
+    old_no = _int(request.GET.get("from")) or (new_no - 1 if new_no - 1 in numbers else new_no)
+    old = runbook.versions.filter(number=old_no).first()
+    new_version = runbook.versions.filter(number=new_no).first()
+    if old is None or new_version is None:
+        messages.error(request, "Choose two versions of this runbook to compare.")
+        return redirect(runbook)
+    view = "inline" if request.GET.get("view") == "inline" else "side"
+    return render(
+        request,
+        "runbooks/diff.html",
+        {
+            "runbook": runbook,
+            "old": old,
+            "new": new_version,
+            "numbers": numbers,
+            "view": view,
+            "sections": diff.compare(old.sections, new_version.sections),
+        },
+    )
+
+
+def _draft_page(request, runbook, draft, form, theirs=None, status=200):
+    return render(
+        request,
+        "runbooks/edit.html",
+        {
+            "runbook": runbook,
+            "draft": draft,
+            "form": form,
+            "fields": [form[key] for key in SECTION_KEYS],
+            "theirs": theirs or {},
+        },
+        status=status,
+    )
+
+
+def _store_image(upload) -> str:
+    """The uploaded diagram in storage (its name), or ApplicationError if it is not a PNG,
+    JPEG or WebP image of at most 2 MB (Pillow has read it: the content, not the name)."""
+    kind = getattr(getattr(upload, "image", None), "format", "")
+    if upload.size > IMAGE_MAX or kind not in IMAGE_TYPES:
+        raise ApplicationError(
+            "The diagram must be a PNG, JPEG or WebP image up to 2 MB.", field="image"
+        )
+    name = f"runbooks/diagrams/{uuid.uuid4().hex}.{IMAGE_TYPES[kind]}"
+    return default_storage.save(name, upload)
+
+
+def _save_draft(request, runbook, form, action: str):
+    """One POST does it all, in one transaction: the text, the diagram, and (to submit) the
+    version. Refused as a whole, nothing is written and the form keeps what was typed."""
+    data = form.cleaned_data
+    if action == "submit" and not data["change_note"].strip():
+        raise ApplicationError("Say what changed and why (the change note).", field="change_note")
+    stored = ""
+    try:
+        with transaction.atomic():
+            draft = services.draft_save(
+                actor=request.user, runbook=runbook, sections=form.sections(),
+                expected_version=data["version"],
+            )  # fmt: skip
+            if data.get("image") or data.get("remove_image"):
+                stored = _store_image(data["image"]) if data.get("image") else ""
+                draft = services.draft_set_image(
+                    actor=request.user, runbook=runbook, image=stored,
+                    expected_version=draft.version,
+                )  # fmt: skip
+            if action == "submit":
+                return services.draft_submit(
+                    actor=request.user, runbook=runbook, change_note=data["change_note"],
+                    expected_version=draft.version,
+                )  # fmt: skip
+            return draft
+    except ApplicationError:
+        if stored:
+            default_storage.delete(stored)
+        raise
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(EDIT, raise_exception=True)
+def edit(request, slug: str):
+    """The draft: save (versioned), with its diagram, and submit for review; or discard."""
+    runbook = get_object_or_404(Runbook, slug=slug)
+    draft = Draft.objects.filter(runbook=runbook).first()
+    if draft is None:
+        messages.info(request, "There is no draft: start one from the current version.")
+        return redirect(runbook)
+    if request.method == "GET":
+        form = DraftForm(initial={"version": draft.version, **draft.sections})
+        return _draft_page(request, runbook, draft, form)
+    action = request.POST.get("action", "save")
+    if action == "discard":
+        services.draft_discard(actor=request.user, runbook=runbook)
+        messages.success(request, "Draft discarded.")
+        return redirect(runbook)
+    form = DraftForm(request.POST, request.FILES)
+    theirs = {}
+    if form.is_valid():
+        try:
+            saved = _save_draft(request, runbook, form, action)
+        except ConflictError as error:
+            draft.refresh_from_db()
+            mine = form.sections()
+            theirs = {
+                d.key: d
+                for d in diff.compare(draft.sections, mine)
+                if draft.sections.get(d.key, "").strip() != mine[d.key].strip()
+            }
+            data = request.POST.copy()
+            data["version"] = draft.version  # saving again overwrites, knowingly
+            form = DraftForm(data)
+            form.is_valid()
+            form.add_error(None, error.message)
+        except ApplicationError as error:
+            _error(form, error)
+        else:
+            if isinstance(saved, Version):
+                messages.success(
+                    request, f"Version {saved.number} submitted: a reviewer decides next."
+                )
+                return redirect(saved)
+            messages.success(request, "Draft saved.")
+            return redirect("runbooks:edit", runbook.slug)
+    return _draft_page(request, runbook, draft, form, theirs, status=400)
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def start_draft(request, slug: str):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    number = _int(request.POST.get("from"))
+    source = runbook.versions.filter(number=number).first() if number else None
+    try:
+        services.draft_start(actor=request.user, runbook=runbook, from_version=source)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(runbook)
+    if source is not None:
+        messages.success(request, f"A new draft holds version {source.number}'s text.")
+    return redirect("runbooks:edit", runbook.slug)
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def review(request, slug: str, number: int):
+    found = get_object_or_404(Version, runbook__slug=slug, number=number)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve, request changes or comment.")
+        return redirect(found)
+    body = form.cleaned_data["body"]
+    decision = form.cleaned_data["decision"]
+    try:
+        if decision == "approve":
+            services.review_approve(actor=request.user, version=found, body=body)
+            messages.success(request, f"Version {number} approved: it can be published.")
+        elif decision == "request_changes":
+            services.review_request_changes(actor=request.user, version=found, body=body)
+            messages.success(request, "Changes requested: the text is back in a draft.")
+        else:
+            services.review_comment(actor=request.user, version=found, body=body)
+            messages.success(request, "Comment added.")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(found)
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def publish(request, slug: str, number: int):
+    found = get_object_or_404(Version, runbook__slug=slug, number=number)
+    form = PublishForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.version_publish(actor=request.user, version=found, reason=reason)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(found)
+    messages.success(request, f"Version {number} is now current; the owning team was told.")
+    return redirect(found.runbook)
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def record_test(request, slug: str):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    form = TestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.test_record(actor=request.user, runbook=runbook, **form.cleaned_data)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Test recorded.")
+    else:
+        messages.error(
+            request,
+            "Nothing was recorded: "
+            + " ".join(f"{form[f].label}: {' '.join(e)}" for f, e in form.errors.items()),
+        )
+    return redirect(runbook.get_absolute_url() + "#tests")
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def mark_reviewed(request, slug: str):
+    runbook = get_object_or_404(Runbook, slug=slug)
+    try:
+        runbook = services.runbook_mark_reviewed(actor=request.user, runbook=runbook)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Marked reviewed; the next review is scheduled.")
+    return redirect(runbook)
+
+
+@permission_required(VIEW, raise_exception=True)
+def diagram(request, slug: str, number: int | None = None):
+    """The architecture diagram of a version (or, without a number, of the draft)."""
+    from django.http import FileResponse, Http404
+
+    runbook = get_object_or_404(Runbook, slug=slug)
+    if number is None:
+        holder = Draft.objects.filter(runbook=runbook).first()
+    else:
+        holder = runbook.versions.filter(number=number).first()
+    if holder is None or not holder.image or not default_storage.exists(holder.image):
+        raise Http404("No diagram.")
+    kind = holder.image.rsplit(".", 1)[-1]
+    content_type = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(kind)
+    response = FileResponse(default_storage.open(holder.image), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
