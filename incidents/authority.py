@@ -48,6 +48,7 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
     "post_update": ("post status updates", frozenset({R})),
     "add_note": ("add notes", frozenset({R})),
     "tick_checklist": ("tick checklist items", frozenset({R})),
+    "follow_runbook": ("attach runbooks to this incident", frozenset({R})),
     "waive_item": ("waive checklist items", frozenset({R})),
     "mark_key": ("mark key events", frozenset({R})),
     "set_component_status": ("change a component's status", frozenset({R, S})),

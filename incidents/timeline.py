@@ -36,6 +36,7 @@ KINDS: dict[str, str] = {
     "postmortem": "Post-mortem",
     "page": "Paging",
     "alert": "Alert",
+    "runbook": "Runbook",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -262,6 +263,12 @@ def alert(incident: Incident, *, action: str, title: str, source: str, at=None):
     return _event(incident, "alert", None, params, at=at)
 
 
+def runbook(incident: Incident, actor, *, title: str, version: int, steps: int, url: str, at=None):
+    """A runbook version was attached: the incident follows it, its steps a checklist."""
+    params = {"title": title[:200], "version": version, "steps": steps, "url": url[:300]}
+    return _event(incident, "runbook", actor, params, at=at)
+
+
 def component_status(incident: Incident, actor, *, change, at=None) -> TimelineEvent:
     """A component affected by the incident changed status (public: the status page shows
     component statuses)."""
@@ -417,6 +424,11 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "runbook":
+            return (
+                f"{who} attached the runbook “{p.get('title')}” (version {p.get('version')}); "
+                f"its {p.get('steps')} recovery and verification steps are a checklist here."
+            )
         case "alert":
             source = p.get("source")
             if p.get("action") == "resolved":

@@ -83,7 +83,11 @@ def checklists(incident: Incident) -> list[ChecklistView]:
     for checklist in incident.checklists.all():
         items = list(checklist.items.all())
         done = sum(1 for item in items if item.done_at or item.waived_reason)
-        views.append(ChecklistView(checklist, done, len(items), checklist.kind == current))
+        # A runbook being followed stays open while the incident is worked on.
+        runbook = checklist.kind == ChecklistKind.RUNBOOK and incident.is_active
+        views.append(
+            ChecklistView(checklist, done, len(items), checklist.kind == current or runbook)
+        )
     return views
 
 

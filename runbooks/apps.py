@@ -12,9 +12,15 @@ class RunbooksConfig(AppConfig):
     name = "runbooks"
 
     def ready(self) -> None:
+        from incidents import panels as incident_panels
         from portal import roles
 
-        from . import reminders  # noqa: F401  (registers the review timer)
+        from . import (
+            panels,
+            reminders,  # noqa: F401  (registers the review timer)
+        )
+
+        incident_panels.register(panels.incident_runbooks)
 
         roles.grant(
             roles.RESPONDER,

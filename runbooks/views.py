@@ -426,3 +426,25 @@ def diagram(request, slug: str, number: int | None = None):
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_POST
+@permission_required(EDIT, raise_exception=True)
+def follow(request, reference: str):
+    """Attach a runbook to an incident (from the incident page's Runbooks panel)."""
+    from incidents.models import Incident
+
+    incident = get_object_or_404(Incident, reference=reference)
+    runbook = Runbook.objects.filter(pk=_int(request.POST.get("runbook"))).first()
+    if runbook is None:
+        messages.error(request, "Choose a runbook to follow.")
+        return redirect(incident)
+    try:
+        use = services.runbook_follow(actor=request.user, incident=incident, runbook=runbook)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Following {runbook.title} v{use.version.number}: its steps are a checklist."
+        )
+    return redirect(incident.get_absolute_url() + "#runbooks")

@@ -7,6 +7,8 @@ class ChecklistKind(models.TextChoices):
     INITIAL_RESPONSE = "initial_response", "Initial response"
     ESTABLISH_COMMAND = "establish_command", "Establish command"
     RESOLUTION = "resolution", "Resolution"
+    # The steps of a runbook followed in the incident (one checklist per runbook).
+    RUNBOOK = "runbook", "Runbook"
 
 
 class ChecklistTemplate(models.Model):
@@ -56,7 +58,11 @@ class IncidentChecklist(models.Model):
     class Meta:
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "kind"], name="one_checklist_per_kind")
+            models.UniqueConstraint(
+                fields=["incident", "kind"],
+                condition=~models.Q(kind="runbook"),
+                name="one_checklist_per_kind",
+            )
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ and write nothing. Who may do what is checked against incidents/authority.py.
 
 from .base import EDITABLE_FIELDS, touch
 from .command import (
+    checklist_attach,
     checklist_item_set,
     checklist_item_waive,
     event_mark_key,
@@ -44,6 +45,7 @@ __all__ = [
     "EDITABLE_FIELDS",
     "RESPONSE_TIMER",
     "ResolutionNotice",
+    "checklist_attach",
     "checklist_item_set",
     "component_set_status",
     "checklist_item_waive",

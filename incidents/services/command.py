@@ -11,7 +11,9 @@ from portal.errors import ApplicationError, ConflictError
 
 from .. import authority, timeline
 from ..models import (
+    ChecklistKind,
     Incident,
+    IncidentChecklist,
     IncidentChecklistItem,
     KeyEvent,
     ResponseRole,
@@ -235,3 +237,46 @@ def checklist_item_waive(
     timeline.checklist_item(incident, actor, item=item, action="waived", reason=reason, at=now)
     touch(incident)
     return item
+
+
+STEP_CHARS = 300  # a checklist item's text (the runbook keeps the whole step)
+
+
+@transaction.atomic
+def checklist_attach(
+    *,
+    actor,
+    incident: Incident,
+    title: str,
+    steps: list[tuple[str, str]],
+    source: dict,
+    now: datetime | None = None,
+) -> IncidentChecklist:
+    """A checklist from outside the incident (a runbook's steps: [(key, text)]) joins the
+    incident's checklists, and the timeline says where it came from. source: title, version
+    and url of what it was taken from."""
+    now = now or timezone.now()
+    incident = lock(incident)
+    authority.require("follow_runbook", actor, incident)
+    _writable(incident, "attaching runbooks")
+    checklist = IncidentChecklist.objects.create(
+        incident=incident,
+        kind=ChecklistKind.RUNBOOK,
+        title=title[:100],
+        position=100 + incident.checklists.count(),
+    )
+    IncidentChecklistItem.objects.bulk_create(
+        IncidentChecklistItem(
+            checklist=checklist,
+            position=n,
+            key=key[:64],
+            text=text if len(text) <= STEP_CHARS else text[: STEP_CHARS - 1] + "…",
+        )
+        for n, (key, text) in enumerate(steps)
+    )
+    timeline.runbook(
+        incident, actor, title=source["title"], version=source["version"], steps=len(steps),
+        url=source["url"], at=now,
+    )  # fmt: skip
+    touch(incident)
+    return checklist

@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from portal.errors import ApplicationError, ConflictError
 from portal.oncall import audit
 
-from .. import authority, exports, selectors, services, war_room
+from .. import authority, exports, panels, selectors, services, war_room
 from ..forms import (
     DeclareForm,
     EditForm,
@@ -204,6 +204,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "impact": selectors.impact_summary(incident),
         "component_statuses": ComponentStatus.choices,
         "steps": war_room.steps(incident),
+        "panels": panels.render_all(request, incident),
         "you_are": war_room.viewer_roles(room.roles, request.user),
         "checklist_views": war_room.checklists(incident),
         "update_offer": room.update_offer,

@@ -1,3 +1,4 @@
+from .incidents import runbook_follow, suggestions
 from .library import (
     as_file,
     export_all,
@@ -37,7 +38,9 @@ __all__ = [
     "review_approve",
     "review_comment",
     "review_request_changes",
+    "suggestions",
     "runbook_create",
+    "runbook_follow",
     "runbook_mark_reviewed",
     "runbook_update_details",
     "test_record",
