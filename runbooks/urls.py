@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.library, name="library"),
     path("new/", views.new, name="new"),
     path("follow/<str:reference>/", views.follow, name="follow"),
+    path("propose/<int:item>/", views.propose, name="propose"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/details/", views.details, name="details"),
     path("<slug:slug>/edit/", views.edit, name="edit"),

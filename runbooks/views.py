@@ -448,3 +448,49 @@ def follow(request, reference: str):
             request, f"Following {runbook.title} v{use.version.number}: its steps are a checklist."
         )
     return redirect(incident.get_absolute_url() + "#runbooks")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(EDIT, raise_exception=True)
+def propose(request, item: int):
+    """An action item proposes a runbook update (spec "Identify runbook improvements from
+    post-mortem"): a draft of the chosen runbook, linked back to the item."""
+    from postmortems.models import ActionItem
+
+    action_item = get_object_or_404(
+        ActionItem.objects.select_related("postmortem__incident"), pk=item
+    )
+    incident = action_item.postmortem.incident
+    error = ""
+    if request.method == "POST":
+        runbook = Runbook.objects.filter(pk=_int(request.POST.get("runbook"))).first()
+        if runbook is None:
+            error = "Choose the runbook to update."
+        else:
+            try:
+                services.draft_start(actor=request.user, runbook=runbook, action_item=action_item)
+            except ApplicationError as refused:
+                error = refused.message
+            else:
+                messages.success(
+                    request, f"A draft of {runbook.title}, proposed by “{action_item.title}”."
+                )
+                return redirect("runbooks:edit", runbook.slug)
+    followed = set(incident.runbooks.values_list("runbook_id", flat=True))
+    return render(
+        request,
+        "runbooks/propose.html",
+        {
+            "item": action_item,
+            "incident": incident,
+            "runbooks": Runbook.objects.order_by("title").only("title", "slug"),
+            "suggested": followed
+            | set(
+                Runbook.objects.filter(components__in=incident.components.all()).values_list(
+                    "pk", flat=True
+                )
+            ),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

@@ -53,4 +53,16 @@ class Command(BaseCommand):
                 expected_version=draft.version,
                 now=now,
             )
+        # The AI incident under investigation follows the AI runbook, one step done.
+        from incidents.models import Incident
+        from incidents.services import checklist_item_set
+
+        ai = Runbook.objects.filter(slug="ai-service-incidents").first()
+        bob = users.get("bob")
+        p2 = Incident.objects.filter(title="AI suggestions timing out").first()
+        if ai and bob and p2 and p2.is_active and not p2.runbooks.exists():
+            use = services.runbook_follow(actor=bob, incident=p2, runbook=ai)
+            first = use.checklist.items.order_by("position").first()
+            if first is not None:
+                checklist_item_set(actor=bob, item=first, done=True)
         self.stdout.write(self.style.SUCCESS("Demo runbooks ready."))
