@@ -17,6 +17,7 @@ from ..models import IncidentRunbook, Runbook
 from .versions import _require
 
 SUGGESTIONS = 5
+STEP_LABELS = {"recovery": "Recovery", "verification": "Verify"}
 
 
 @transaction.atomic
@@ -32,10 +33,10 @@ def runbook_follow(*, actor, incident: Incident, runbook: Runbook, now=None) -> 
             f"This incident already follows {runbook.title} (version {existing.version.number})."
         )
     now = now or timezone.now()
-    steps = [
-        (f"rb{version.pk}-{n}", f"{content.SECTION_TITLES[key]}: {text}")
-        for n, (key, text) in enumerate(content.checklist_steps(version.sections))
-    ]
+    steps, numbers = [], {}
+    for n, (key, text) in enumerate(content.checklist_steps(version.sections)):
+        numbers[key] = numbers.get(key, 0) + 1
+        steps.append((f"rb{version.pk}-{n}", f"{STEP_LABELS[key]} {numbers[key]}: {text}"))
     checklist = incident_services.checklist_attach(
         actor=actor,
         incident=incident,

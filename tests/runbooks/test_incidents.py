@@ -35,10 +35,10 @@ def test_the_incident_page_suggests_and_follows_a_runbook(
     assert use.version.number == 1
     items = list(use.checklist.items.order_by("position").values_list("text", flat=True))
     assert items == [
-        "Step-by-step recovery: Drain the queue.",
-        "Step-by-step recovery: Restart the workers:",
-        "Verification: The backlog is under 100.",
-        "Verification: No errors for 10 minutes.",
+        "Recovery 1: Drain the queue.",
+        "Recovery 2: Restart the workers:",
+        "Verify 1: The backlog is under 100.",
+        "Verify 2: No errors for 10 minutes.",
     ]
     event = incident.events.get(kind="runbook")
     assert event.params["title"] == "Queue backlog" and event.params["version"] == 1
@@ -51,7 +51,7 @@ def test_the_incident_page_suggests_and_follows_a_runbook(
     step = use.checklist.items.order_by("position").first()
     incident_services.checklist_item_set(actor=responder, item=step, done=True)
     ticked = incident.events.filter(kind="checklist_item").last()
-    assert ticked.params["text"] == "Step-by-step recovery: Drain the queue."
+    assert ticked.params["text"] == "Recovery 1: Drain the queue."
     # Twice is refused with the version it follows.
     again = client.post(f"/runbooks/follow/{incident.reference}/", {"runbook": on_api.pk})
     assert again.status_code == 302 and IncidentRunbook.objects.count() == 1
