@@ -23,7 +23,9 @@ STEP_LABELS = {"recovery": "Recovery", "verification": "Verify"}
 @transaction.atomic
 def runbook_follow(*, actor, incident: Incident, runbook: Runbook, now=None) -> IncidentRunbook:
     _require(actor, what="attach runbooks")
-    runbook = Runbook.objects.select_for_update().select_related("current").get(pk=runbook.pk)
+    runbook = (
+        Runbook.objects.select_for_update(of=("self",)).select_related("current").get(pk=runbook.pk)
+    )
     version = runbook.current
     if version is None:
         raise ApplicationError(f"{runbook.title} has no published version to follow yet.")
