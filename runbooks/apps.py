@@ -2,7 +2,17 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _load_shipped(sender, using="default", **kwargs) -> None:
+def _load_shipped(sender, using="default", plan=None, **kwargs) -> None:
+    """After a migrate that leaves the database fully migrated (not one that went backwards,
+    or stopped at an earlier migration: the models would not match the tables)."""
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    if any(backwards for _, backwards in plan or ()):
+        return
+    executor = MigrationExecutor(connections[using])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return
     from .services import load_shipped
 
     load_shipped()

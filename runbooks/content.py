@@ -9,9 +9,17 @@ components, types, tags, review_interval_days; lists comma-separated), then each
 import re
 from dataclasses import dataclass, field
 
+from django.utils.text import slugify
 from markdown_it import MarkdownIt
 
-from .models import CHECKLIST_SECTIONS, SECTION_KEYS, SECTION_MAX, SECTION_TITLES, SECTIONS
+from .models import (
+    CHECKLIST_SECTIONS,
+    RESERVED_SLUGS,
+    SECTION_KEYS,
+    SECTION_MAX,
+    SECTION_TITLES,
+    SECTIONS,
+)
 
 PLACEHOLDER = re.compile(r"\[FILL IN:[^\]\n]*\]")
 LIST_KEYS = ("components", "types", "tags")
@@ -56,19 +64,24 @@ def parse(text: str, name: str = "the file") -> RunbookFile:
             raise FormatError(f"{name}: the front matter needs '{required}'.")
     sections: dict[str, list[str]] = {}
     current = None
+    fence = ""  # inside a code block, "## " is text (a shell comment), not a section
     for n, line in enumerate(lines[end + 1 :], start=end + 2):
-        if line.startswith("## "):
-            heading = line[3:].strip()
-            key = _by_title.get(heading.lower())
-            if key is None:
-                raise FormatError(
-                    f"{name}, line {n}: '## {heading}' is not one of the sections "
-                    f"({'; '.join(SECTION_TITLES.values())})."
-                )
+        marker = line.lstrip()[:3]
+        if marker in ("```", "~~~"):
+            fence = "" if fence == marker else (fence or marker)
+        key = _by_title.get(line[3:].strip().lower()) if line.startswith("## ") else None
+        if key is not None and not fence:
             if key in sections:
-                raise FormatError(f"{name}, line {n}: the section '{heading}' appears twice.")
+                raise FormatError(
+                    f"{name}, line {n}: the section '{line[3:].strip()}' appears twice."
+                )
             current = sections.setdefault(key, [])
             continue
+        if current is None and line.startswith("## ") and not fence:
+            raise FormatError(
+                f"{name}, line {n}: '{line.strip()}' is not one of the sections "
+                f"({'; '.join(SECTION_TITLES.values())})."
+            )
         if current is None:
             if line.strip():
                 raise FormatError(f"{name}, line {n}: text before the first '## ' section.")
@@ -80,6 +93,9 @@ def parse(text: str, name: str = "the file") -> RunbookFile:
             raise FormatError(
                 f"{name}: '{SECTION_TITLES[key]}' is over {SECTION_MAX:,} characters."
             )
+    slug = slugify(meta["slug"])[:100]
+    if not slug or slug in RESERVED_SLUGS:
+        raise FormatError(f"{name}: the slug {meta['slug']!r} cannot name a runbook.")
     interval = meta.get("review_interval_days")
     if interval is not None and not interval.isdigit():
         raise FormatError(f"{name}: review_interval_days must be a number of days.")
@@ -89,7 +105,7 @@ def parse(text: str, name: str = "the file") -> RunbookFile:
 
     return RunbookFile(
         title=meta["title"][:200],
-        slug=meta["slug"][:100],
+        slug=slug,
         team=meta.get("team", ""),
         components=listed("components"),
         types=listed("types"),

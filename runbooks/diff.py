@@ -13,6 +13,11 @@ from django.utils.safestring import SafeString, mark_safe
 from .models import SECTIONS
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+# Bounds that keep any stored text from making the page slow (DESIGN.md decision 10):
+# the word diff runs on lines up to this long; above this many lines in a section the line
+# diff lets difflib skip very common lines (its autojunk heuristic).
+WORD_DIFF_MAX_CHARS = 1_000
+EXACT_LINES_MAX = 2_000
 
 
 @dataclass
@@ -46,7 +51,13 @@ class SectionDiff:
 
 
 def _words(old: str, new: str) -> tuple[SafeString, SafeString]:
-    """Both lines with the words that differ marked (<del>, <ins>)."""
+    """Both lines with the words that differ marked (<del>, <ins>); a very long line is
+    marked whole."""
+    if len(old) > WORD_DIFF_MAX_CHARS or len(new) > WORD_DIFF_MAX_CHARS:
+        return (
+            mark_safe(f"<del>{escape(old)}</del>"),  # noqa: S308 (escaped)
+            mark_safe(f"<ins>{escape(new)}</ins>"),  # noqa: S308 (escaped)
+        )
     a, b = _WORDS.findall(old), _WORDS.findall(new)
     left, right = [], []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -63,9 +74,12 @@ def _words(old: str, new: str) -> tuple[SafeString, SafeString]:
 
 
 def _section(key: str, title: str, old: str, new: str) -> SectionDiff:
+    result = SectionDiff(key, title, changed=(old or "") != (new or ""))
+    if not result.changed:
+        return result  # the page says "unchanged" and shows no rows
     a, b = (old or "").split("\n"), (new or "").split("\n")
-    result = SectionDiff(key, title, changed=old != new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    exact = len(a) + len(b) <= EXACT_LINES_MAX
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=not exact)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             for n in range(i2 - i1):

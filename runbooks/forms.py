@@ -35,6 +35,7 @@ class DetailsForm(forms.Form):
 
 
 class DraftForm(forms.Form):
+    draft = forms.IntegerField(widget=forms.HiddenInput)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
@@ -43,10 +44,13 @@ class DraftForm(forms.Form):
             self.fields[key] = forms.CharField(
                 label=title,
                 required=False,
-                max_length=SECTION_MAX,
                 strip=False,
                 help_text=SECTION_HELP.get(key, "Markdown."),
-                widget=forms.Textarea(attrs={"rows": 8, "class": "font-monospace"}),
+                # The limit is checked by the service, on the text with its line endings
+                # made \n (a browser counts those, but sends \r\n).
+                widget=forms.Textarea(
+                    attrs={"rows": 8, "class": "font-monospace", "maxlength": SECTION_MAX}
+                ),
             )
 
         self.fields["image"] = forms.ImageField(

@@ -29,6 +29,8 @@ SECTION_TITLES = dict(SECTIONS)
 CHECKLIST_SECTIONS = ("recovery", "verification")
 SECTION_MAX = 30_000  # characters per section
 REVIEW_INTERVAL_DEFAULT = 90  # days: the spec's "regular review cycle", quarterly
+# Paths of the library itself, never a runbook's slug.
+RESERVED_SLUGS = frozenset({"new", "follow", "propose"})
 
 
 def empty_sections() -> dict:

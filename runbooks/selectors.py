@@ -37,6 +37,13 @@ REVIEW = (("overdue", "Review overdue"), ("soon", "Review due within 30 days"))
 TESTED = (("never", "Never tested"), ("stale", f"Not tested for {STALE_TEST_DAYS} days"))
 
 
+def simple_match(runbooks: QuerySet, q: str) -> QuerySet:
+    """Search without PostgreSQL: every word (up to 8) in the title or the current text."""
+    for word in q.split()[:8]:
+        runbooks = runbooks.filter(Q(title__icontains=word) | Q(search_text__icontains=word))
+    return runbooks
+
+
 def library(filters: Filters) -> QuerySet:
     now = timezone.now()
     runbooks = (
@@ -62,10 +69,7 @@ def library(filters: Filters) -> QuerySet:
                 .order_by("-rank", "title")
             )
         else:
-            for word in q.split()[:8]:
-                runbooks = runbooks.filter(
-                    Q(title__icontains=word) | Q(search_text__icontains=word)
-                )
+            runbooks = simple_match(runbooks, q)
     if filters.component:
         runbooks = runbooks.filter(components=filters.component)
     if filters.type:

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +21,7 @@ from .forms import DetailsForm, DraftForm, PublishForm, ReviewForm, TestForm
 from .models import SECTION_KEYS, SECTIONS, Draft, ReviewState, Runbook, Version
 
 VIEW = "runbooks.view_runbook"
-EDIT = services.versions.EDIT_PERM
+EDIT = services.EDIT_PERM
 IMAGE_MAX = 2 * 1024 * 1024
 IMAGE_TYPES = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
@@ -133,7 +132,11 @@ def detail(request, slug: str):
     runbook = get_object_or_404(
         Runbook.objects.select_related("team", "current", "current__author"), slug=slug
     )
-    versions = list(runbook.versions.select_related("review", "author").order_by("-number")[:50])
+    versions = list(
+        runbook.versions.select_related("review", "author__profile")
+        .defer("sections")
+        .order_by("-number")[:50]
+    )
     return render(
         request,
         "runbooks/detail.html",
@@ -142,10 +145,14 @@ def detail(request, slug: str):
             "version": runbook.current,
             "sections": _sections(runbook.current.sections) if runbook.current else [],
             "diagram_url": _diagram_url(runbook.current),
-            "draft": Draft.objects.filter(runbook=runbook).select_related("updated_by").first(),
+            "draft": Draft.objects.filter(runbook=runbook)
+            .select_related("updated_by__profile")
+            .first(),
             "versions": versions,
-            "tests": runbook.tests.select_related("version", "recorded_by")[:20],
-            "uses": runbook.uses.select_related("incident", "version")[:20],
+            "tests": runbook.tests.select_related("version").defer("version__sections")[:20],
+            "uses": runbook.uses.select_related("incident", "version").defer("version__sections")[
+                :20
+            ],
             "test_form": TestForm(),
         },
     )
@@ -154,13 +161,13 @@ def detail(request, slug: str):
 @permission_required(VIEW, raise_exception=True)
 def version(request, slug: str, number: int):
     found = get_object_or_404(
-        Version.objects.select_related("runbook", "author", "review"),
+        Version.objects.select_related("runbook", "author__profile", "review"),
         runbook__slug=slug,
         number=number,
     )
     review = found.review
     previous = found.runbook.versions.filter(number__lt=number).order_by("-number").first()
-    may_publish_unreviewed = request.user.has_perm(services.versions.UNREVIEWED_PERM)
+    may_publish_unreviewed = request.user.has_perm(services.UNREVIEWED_PERM)
     return render(
         request,
         "runbooks/version.html",
@@ -171,7 +178,7 @@ def version(request, slug: str, number: int):
             "previous": previous,
             "sections": _sections(found.sections),
             "diagram_url": _diagram_url(found),
-            "comments": found.comments.select_related("author"),
+            "comments": found.comments.select_related("author__profile"),
             "review_form": ReviewForm(),
             "publish_form": PublishForm(),
             "may_review": review.state == ReviewState.PENDING
@@ -240,30 +247,22 @@ def _store_image(upload) -> str:
 
 
 def _save_draft(request, runbook, form, action: str):
-    """One POST does it all, in one transaction: the text, the diagram, and (to submit) the
-    version. Refused as a whole, nothing is written and the form keeps what was typed."""
+    """The page's one POST: the diagram goes to storage first (removed again if the change
+    is refused), then one service saves the text and diagram and, to submit, the version."""
     data = form.cleaned_data
-    if action == "submit" and not data["change_note"].strip():
-        raise ApplicationError("Say what changed and why (the change note).", field="change_note")
-    stored = ""
+    upload = data.get("image")
+    stored = _store_image(upload) if upload else None
+    image = stored if upload else ("" if data.get("remove_image") else None)
     try:
-        with transaction.atomic():
-            draft = services.draft_save(
-                actor=request.user, runbook=runbook, sections=form.sections(),
-                expected_version=data["version"],
-            )  # fmt: skip
-            if data.get("image") or data.get("remove_image"):
-                stored = _store_image(data["image"]) if data.get("image") else ""
-                draft = services.draft_set_image(
-                    actor=request.user, runbook=runbook, image=stored,
-                    expected_version=draft.version,
-                )  # fmt: skip
-            if action == "submit":
-                return services.draft_submit(
-                    actor=request.user, runbook=runbook, change_note=data["change_note"],
-                    expected_version=draft.version,
-                )  # fmt: skip
-            return draft
+        return services.draft_update(
+            actor=request.user,
+            runbook=runbook,
+            sections=form.sections(),
+            expected_draft=data["draft"],
+            expected_version=data["version"],
+            image=image,
+            change_note=data["change_note"] if action == "submit" else None,
+        )
     except ApplicationError:
         if stored:
             default_storage.delete(stored)
@@ -280,11 +279,20 @@ def edit(request, slug: str):
         messages.info(request, "There is no draft: start one from the current version.")
         return redirect(runbook)
     if request.method == "GET":
-        form = DraftForm(initial={"version": draft.version, **draft.sections})
+        form = DraftForm(initial={"draft": draft.pk, "version": draft.version, **draft.sections})
         return _draft_page(request, runbook, draft, form)
     action = request.POST.get("action", "save")
     if action == "discard":
-        services.draft_discard(actor=request.user, runbook=runbook)
+        try:
+            services.draft_discard(
+                actor=request.user,
+                runbook=runbook,
+                expected_draft=_int(request.POST.get("draft")),
+                expected_version=_int(request.POST.get("version")),
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("runbooks:edit", runbook.slug)
         messages.success(request, "Draft discarded.")
         return redirect(runbook)
     form = DraftForm(request.POST, request.FILES)
@@ -293,7 +301,7 @@ def edit(request, slug: str):
         try:
             saved = _save_draft(request, runbook, form, action)
         except ConflictError as error:
-            draft.refresh_from_db()
+            draft = Draft.objects.filter(runbook=runbook).first() or draft
             mine = form.sections()
             theirs = {
                 d.key: d
@@ -301,7 +309,7 @@ def edit(request, slug: str):
                 if draft.sections.get(d.key, "").strip() != mine[d.key].strip()
             }
             data = request.POST.copy()
-            data["version"] = draft.version  # saving again overwrites, knowingly
+            data["draft"], data["version"] = draft.pk, draft.version  # saving again overwrites
             form = DraftForm(data)
             form.is_valid()
             form.add_error(None, error.message)

@@ -1,3 +1,12 @@
+from .base import EDIT_PERM, REVIEW_TIMER, UNREVIEWED_PERM, clean_sections
+from .drafts import (
+    draft_discard,
+    draft_save,
+    draft_set_image,
+    draft_start,
+    draft_submit,
+    draft_update,
+)
 from .incidents import runbook_follow, suggestions
 from .library import (
     as_file,
@@ -7,14 +16,7 @@ from .library import (
     runbook_create,
     runbook_update_details,
 )
-from .versions import (
-    REVIEW_TIMER,
-    clean_sections,
-    draft_discard,
-    draft_save,
-    draft_set_image,
-    draft_start,
-    draft_submit,
+from .review import (
     review_approve,
     review_comment,
     review_request_changes,
@@ -24,7 +26,9 @@ from .versions import (
 )
 
 __all__ = [
+    "EDIT_PERM",
     "REVIEW_TIMER",
+    "UNREVIEWED_PERM",
     "as_file",
     "clean_sections",
     "draft_discard",
@@ -32,6 +36,7 @@ __all__ = [
     "draft_set_image",
     "draft_start",
     "draft_submit",
+    "draft_update",
     "export_all",
     "import_draft",
     "load_shipped",

@@ -14,7 +14,7 @@ from portal.errors import ApplicationError
 
 from .. import content
 from ..models import IncidentRunbook, Runbook
-from .versions import _require
+from .base import _require
 
 SUGGESTIONS = 5
 STEP_LABELS = {"recovery": "Recovery", "verification": "Verify"}

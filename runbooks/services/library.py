@@ -17,18 +17,11 @@ from portal.errors import ApplicationError
 from portal.models import Team
 
 from .. import content
-from ..models import Draft, Review, ReviewState, Runbook, Version
-from .versions import (
-    MAX_TAGS,
-    _freeze,
-    _make_current,
-    _require,
-    _schedule_review,
-    _text,
-    clean_sections,
-)
+from ..models import RESERVED_SLUGS, Draft, Review, ReviewState, Runbook, Version
+from .base import MAX_TAGS, _require, _text, clean_sections
+from .drafts import _freeze
+from .review import _make_current, _schedule_review
 
-RESERVED = {"new"}  # paths of the library itself
 SHIPPED = Path(__file__).resolve().parent.parent / "library"
 
 
@@ -62,7 +55,7 @@ def _details(*, title, team, components, incident_types, tags, review_interval_d
 def _unique_slug(title: str) -> str:
     base = slugify(title)[:90] or "runbook"
     slug, n = base, 2
-    while slug in RESERVED or Runbook.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Runbook.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 
@@ -181,7 +174,7 @@ def _new_runbook(parsed: content.RunbookFile, now: datetime, actor=None) -> Runb
         raise ApplicationError(f"A runbook with the slug {parsed.slug!r} exists.")
     runbook = Runbook.objects.create(
         title=_text(parsed.title, "Title", 200, field="title", required="A title is needed."),
-        slug=slugify(parsed.slug)[:100] or slugify(parsed.title)[:100],
+        slug=parsed.slug,
         team=_team(parsed.team),
         incident_types=sorted({t for t in parsed.types if t in TYPES}),
         tags=sorted({slugify(t)[:40] for t in parsed.tags if slugify(t)})[:MAX_TAGS],

@@ -119,3 +119,36 @@ def test_placeholders_are_highlighted_in_text_never_inside_a_tag():
     html = runbook_markdown('Call [FILL IN: phone] or [x](https://a.example "[FILL IN: t]")')
     assert '<mark class="placeholder">[FILL IN: phone]</mark>' in html
     assert 'title="[FILL IN: t]"' in html  # the attribute is left as it was
+
+
+def test_no_stored_text_makes_the_comparison_slow():
+    import time
+
+    one_line = " ".join(["word"] * 7_000)  # a 30,000-character section on one line
+    same_lines = "\n".join(["- same"] * 4_000)
+    started = time.monotonic()
+    for old, new in (
+        (one_line, one_line.replace("word", "ward", 1)),
+        (same_lines, same_lines + "\n- other"),
+        ("x\n" * 14_000, "y\n" * 14_000),
+    ):
+        sections = diff.compare(text(recovery=old), text(recovery=new))
+        recovery = next(s for s in sections if s.key == "recovery")
+        assert recovery.changed and recovery.rows
+        assert not next(s for s in sections if s.key == "overview").rows  # unchanged: skipped
+    assert time.monotonic() - started < 2.0
+
+
+def test_the_file_format_keeps_code_blocks_whole_and_refuses_reserved_slugs():
+    sections = text(
+        recovery="1. Run:\n   ```bash\n   ## step 2: a shell comment\n   ./go.sh\n   ```"
+    )
+    parsed = content.parse(
+        content.write(content.RunbookFile(title="T", slug="t", team="", sections=sections))
+    )
+    assert parsed.sections == sections
+    assert content.parse("---\ntitle: T\nslug: Database Incidents\n---\n").slug == (
+        "database-incidents"
+    )
+    with pytest.raises(content.FormatError, match="cannot name a runbook"):
+        content.parse("---\ntitle: T\nslug: follow\n---\n")

@@ -214,3 +214,28 @@ def test_test_records_and_the_review_cycle_reminds_once_per_due_date(
     timers.sweep(runbook.review_due_at + timedelta(minutes=1))
     assert reminded.all().count() == 4  # a fresh query: the first one is cached
     assert timezone.now() < runbook.review_due_at
+
+
+def test_a_rename_before_publishing_is_kept(runbook, responder, reviewer, team):
+    version = services.draft_submit(
+        actor=responder, runbook=runbook, change_note="First", expected_version=1
+    )
+    services.runbook_update_details(
+        actor=responder, runbook=runbook, title="Queue backlog and stalls", team=team,
+        components=[], incident_types=[], tags=[], review_interval_days=90,
+    )  # fmt: skip
+    services.review_approve(actor=reviewer, version=version)
+    services.version_publish(actor=reviewer, version=version)
+    runbook.refresh_from_db()
+    assert runbook.title == "Queue backlog and stalls"
+    assert runbook.search_text.startswith("Queue backlog and stalls")
+
+
+def test_a_runbook_without_a_team_reminds_the_managers(published, runbook, manager):
+    Runbook.objects.filter(pk=runbook.pk).update(team=None)
+    runbook.refresh_from_db()
+    timers.sweep(runbook.review_due_at + timedelta(minutes=1))
+    reminded = Notification.objects.filter(
+        reason="runbook_review_due", channel="portal", subject__contains="Queue backlog"
+    )
+    assert [n.recipient for n in reminded] == [manager]

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 
 
 def form_of(sections: dict, version: int) -> dict:
-    return {"version": version, **sections}
+    """What the draft page posts: the sections, and the draft (the newest) and version the
+    page was opened on."""
+    return {"draft": Draft.objects.latest("pk").pk, "version": version, **sections}
 
 
 def test_the_library_searches_and_filters(client, responder, published, runbook, components):
@@ -204,3 +206,50 @@ def test_the_architecture_diagram_is_an_image_or_nothing(client, responder, runb
     served = client.get(f"/runbooks/{runbook.slug}/draft/diagram/")
     assert served.status_code == 200 and served["Content-Type"] == "image/png"
     assert client.get(f"/runbooks/{runbook.slug}/v9/diagram/").status_code == 404
+
+
+def test_a_form_opened_on_an_earlier_draft_never_overwrites_a_later_one(
+    client, responder, reviewer, runbook
+):
+    old_draft = Draft.objects.get(runbook=runbook).pk
+    version = services.draft_submit(
+        actor=reviewer, runbook=runbook, change_note="First", expected_version=1
+    )
+    services.review_request_changes(actor=responder, version=version, body="Add a step.")
+    new_draft = Draft.objects.get(runbook=runbook)
+    assert new_draft.pk != old_draft and new_draft.version == 1  # the same number again
+    client.force_login(responder)
+    stale = {"draft": old_draft, "version": 1, **text(overview="From an old tab")}
+    refused = client.post(f"/runbooks/{runbook.slug}/edit/", stale)
+    assert refused.status_code == 400
+    assert "submitted or discarded meanwhile" in refused.content.decode()
+    assert "From an old tab</textarea>" in refused.content.decode()
+    discard = {"action": "discard", "draft": old_draft, "version": 1}
+    client.post(f"/runbooks/{runbook.slug}/edit/", discard)
+    new_draft.refresh_from_db()
+    assert new_draft.sections == version.sections  # neither overwritten nor discarded
+
+
+def test_the_search_without_postgresql_matches_every_word(published, runbook):
+    # The SQLite branch of the library's search, on whichever database runs the suite.
+    from runbooks.selectors import simple_match
+
+    found = simple_match(Runbook.objects.all(), "DRAIN workers")
+    assert list(found.values_list("slug", flat=True)) == [runbook.slug]
+    assert not simple_match(Runbook.objects.all(), "drain nonexistentword").exists()
+
+
+def test_overdue_reviews_are_listed_and_filters_narrow(client, responder, published, runbook):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Runbook.objects.filter(pk=runbook.pk).update(review_due_at=timezone.now() - timedelta(days=1))
+    client.force_login(responder)
+    page = client.get("/runbooks/").content.decode()
+    overdue = page.split('data-testid="review-overdue"')[1].split("</div>")[0]
+    assert "Queue backlog" in overdue and "Database incidents" not in overdue
+    by_review = client.get("/runbooks/", {"review": "overdue"}).content.decode()
+    assert "Queue backlog" in by_review and "Security incidents" not in by_review
+    by_state = client.get("/runbooks/", {"state": "placeholders"}).content.decode()
+    assert "Security incidents" in by_state and "Queue backlog" not in by_state

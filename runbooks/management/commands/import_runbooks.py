@@ -6,10 +6,13 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 
 from portal.errors import ApplicationError
 from runbooks import content
 from runbooks.services import import_draft
+
+REFUSED = (content.FormatError, ApplicationError, UnicodeDecodeError, IntegrityError)
 
 
 class Command(BaseCommand):
@@ -31,7 +34,12 @@ class Command(BaseCommand):
             try:
                 parsed = content.parse(path.read_text(encoding="utf-8"), path.name)
                 draft = import_draft(actor=actor, parsed=parsed)
-            except (content.FormatError, ApplicationError, UnicodeDecodeError) as error:
+            except (
+                content.FormatError,
+                ApplicationError,
+                UnicodeDecodeError,
+                IntegrityError,
+            ) as error:
                 failed += 1
                 message = getattr(error, "message", str(error))
                 self.stderr.write(
