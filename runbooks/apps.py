@@ -22,7 +22,7 @@ class RunbooksConfig(AppConfig):
     name = "runbooks"
 
     def ready(self) -> None:
-        from incidents import panels as incident_panels
+        from portal import panels as page_panels
         from portal import roles
 
         from . import (
@@ -30,7 +30,8 @@ class RunbooksConfig(AppConfig):
             reminders,  # noqa: F401  (registers the review timer)
         )
 
-        incident_panels.register(panels.incident_runbooks)
+        page_panels.register(page_panels.INCIDENT, panels.incident_runbooks)
+        page_panels.register(page_panels.ACTION_ITEM, panels.action_item_updates)
 
         roles.grant(
             roles.RESPONDER,

@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from portal import panels
 from portal.errors import ApplicationError, ConflictError
 from portal.oncall import audit
 
-from .. import authority, exports, panels, selectors, services, war_room
+from .. import authority, exports, selectors, services, war_room
 from ..forms import (
     DeclareForm,
     EditForm,
@@ -204,7 +205,7 @@ def detail_context(request, incident: Incident, *, after_event: int | None = Non
         "impact": selectors.impact_summary(incident),
         "component_statuses": ComponentStatus.choices,
         "steps": war_room.steps(incident),
-        "panels": panels.render_all(request, incident),
+        "panels": panels.render_all(panels.INCIDENT, request, incident),
         "you_are": war_room.viewer_roles(room.roles, request.user),
         "checklist_views": war_room.checklists(incident),
         "update_offer": room.update_offer,

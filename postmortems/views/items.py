@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal import panels
 from portal.errors import ApplicationError, ConflictError
 
 from .. import authority, selectors, services
@@ -103,6 +104,7 @@ def item_detail(request, pk: int):
             "changes": item.changes.select_related("actor__profile"),
             "may_edit": authority.allows("edit_item", request.user, item.postmortem, item),
             "today": org_today(),
+            "panels": panels.render_all(panels.ACTION_ITEM, request, item),
         },
         status=_refused(request) if form.errors else 200,
     )

@@ -45,6 +45,13 @@ def test_edit_review_publish_compare_and_follow_in_an_incident(
     bea.get_by_role("button", name="Publish version 2").click()
     expect(bea.locator(".alert-success")).to_contain_text("Version 2 is now current")
     expect(bea.locator("#section-recovery")).to_contain_text(ADDED)
+    # Commands are copied, not retyped: each code block has its button.
+    copy = bea.locator("#section-recovery").get_by_role("button", name="Copy this command")
+    expect(copy).to_have_count(1)
+    bea.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert "restore.sh --type point-in-time" in bea.evaluate("navigator.clipboard.readText()")
     bea.get_by_role("link", name="Compare versions").click()
     expect(bea.locator(".diff-side .diff-added").first).to_contain_text(ADDED)
     bea.screenshot(path=str(screenshots / "runbook-compare.png"), full_page=True)
