@@ -14,6 +14,8 @@ SECTION_HELP = {
 
 
 class DetailsForm(forms.Form):
+    # The details as the form showed them (services.details_stamp): a stale save is refused.
+    stamp = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
     title = forms.CharField(max_length=200)
     team = forms.ModelChoiceField(Team.objects.order_by("name"), label="Owning team")
     components = forms.ModelMultipleChoiceField(

@@ -10,6 +10,7 @@ from .drafts import (
 from .incidents import runbook_follow, suggestions
 from .library import (
     as_file,
+    details_stamp,
     export_all,
     import_draft,
     load_shipped,
@@ -31,6 +32,7 @@ __all__ = [
     "UNREVIEWED_PERM",
     "as_file",
     "clean_sections",
+    "details_stamp",
     "draft_discard",
     "draft_save",
     "draft_set_image",

@@ -4,6 +4,8 @@ that needs no reviewer), how teams keep them in their own version control, and h
 disaster-recovery runbook stays at hand when the portal itself is down
 (export_runbooks / import_runbooks)."""
 
+import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from django.utils.text import slugify
 
 from incidents.models import Component
 from incidents.taxonomy import TYPES
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, ConflictError
 from portal.models import Team
 
 from .. import content
@@ -101,13 +103,41 @@ def runbook_create(
     return runbook
 
 
+def details_stamp(runbook: Runbook) -> str:
+    """A digest of the runbook's details as a form shows them: a save from a form opened
+    before someone else's is refused (DESIGN.md decision 9)."""
+    shown = [
+        runbook.title,
+        runbook.team_id,
+        sorted(runbook.components.values_list("pk", flat=True)),
+        sorted(runbook.incident_types),
+        sorted(runbook.tags),
+        runbook.review_interval_days,
+    ]
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
+
+
 @transaction.atomic
 def runbook_update_details(
-    *, actor, runbook: Runbook, title, team, components, incident_types, tags, review_interval_days
+    *,
+    actor,
+    runbook: Runbook,
+    title,
+    team,
+    components,
+    incident_types,
+    tags,
+    review_interval_days,
+    expected_stamp: str | None = None,
 ) -> Runbook:
     """What the runbook applies to and who owns it (not its text: that is versioned)."""
     _require(actor)
     runbook = Runbook.objects.select_for_update().get(pk=runbook.pk)
+    if expected_stamp is not None and expected_stamp != details_stamp(runbook):
+        raise ConflictError(
+            "Someone changed these details after you opened the form; nothing was saved. "
+            "Yours are kept below: save again to replace theirs."
+        )
     fields = _details(
         title=title,
         team=team,

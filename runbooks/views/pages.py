@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from incidents.models import Component
 from incidents.taxonomy import TYPES
-from portal.errors import ApplicationError
+from portal.errors import ApplicationError, ConflictError
 from portal.models import Team
 
 from .. import diff, selectors, services
@@ -73,6 +73,7 @@ def _details_initial(runbook: Runbook) -> dict:
         "incident_types": runbook.incident_types,
         "tags": ", ".join(runbook.tags),
         "review_interval_days": runbook.review_interval_days,
+        "stamp": services.details_stamp(runbook),
     }
 
 
@@ -82,7 +83,8 @@ def new(request):
     form = DetailsForm(request.POST or None)
     if form.is_bound and form.is_valid():
         try:
-            runbook = services.runbook_create(actor=request.user, **form.cleaned_data)
+            data = {k: v for k, v in form.cleaned_data.items() if k != "stamp"}
+            runbook = services.runbook_create(actor=request.user, **data)
         except ApplicationError as error:
             _error(form, error)
         else:
@@ -100,10 +102,24 @@ def details(request, slug: str):
     runbook = get_object_or_404(Runbook, slug=slug)
     form = DetailsForm(request.POST or None, initial=_details_initial(runbook))
     if form.is_bound and form.is_valid():
+        data = dict(form.cleaned_data)
+        stamp = data.pop("stamp") or None
         try:
             services.runbook_update_details(
-                actor=request.user, runbook=runbook, **form.cleaned_data
+                actor=request.user, runbook=runbook, expected_stamp=stamp, **data
             )
+        except ConflictError as error:
+            runbook.refresh_from_db()
+            data = request.POST.copy()
+            data["stamp"] = services.details_stamp(runbook)  # saving again overwrites, knowingly
+            form = DetailsForm(data)
+            form.is_valid()
+            now = (
+                f"They read: “{runbook.title}”, owned by "
+                f"{runbook.team.name if runbook.team else 'no team'}, reviewed every "
+                f"{runbook.review_interval_days} days."
+            )
+            form.add_error(None, f"{error.message} {now}")
         except ApplicationError as error:
             _error(form, error)
         else:

@@ -253,3 +253,30 @@ def test_overdue_reviews_are_listed_and_filters_narrow(client, responder, publis
     assert "Queue backlog" in by_review and "Security incidents" not in by_review
     by_state = client.get("/runbooks/", {"state": "placeholders"}).content.decode()
     assert "Security incidents" in by_state and "Queue backlog" not in by_state
+
+
+def test_a_stale_details_form_is_refused_and_keeps_what_was_typed(
+    client, responder, reviewer, runbook, team
+):
+    client.force_login(responder)
+    page = client.get(f"/runbooks/{runbook.slug}/details/").content.decode()
+    stamp = re.search(r'name="stamp" value="([0-9a-f]+)"', page).group(1)
+    services.runbook_update_details(
+        actor=reviewer, runbook=runbook, title="Renamed by Bea", team=team, components=[],
+        incident_types=[], tags=[], review_interval_days=30,
+    )  # fmt: skip
+    mine = {"stamp": stamp, "title": "Renamed by Rita", "team": team.pk,
+            "review_interval_days": 60}  # fmt: skip
+    refused = client.post(f"/runbooks/{runbook.slug}/details/", mine)
+    html = refused.content.decode()
+    assert refused.status_code == 400 and "Someone changed these details" in html
+    assert 'value="Renamed by Rita"' in html and "Renamed by Bea" in html
+    runbook.refresh_from_db()
+    assert runbook.title == "Renamed by Bea" and runbook.review_interval_days == 30
+    fresh = re.search(r'name="stamp" value="([0-9a-f]+)"', html).group(1)
+    assert (
+        client.post(f"/runbooks/{runbook.slug}/details/", {**mine, "stamp": fresh}).status_code
+        == 302
+    )
+    runbook.refresh_from_db()
+    assert runbook.title == "Renamed by Rita"
