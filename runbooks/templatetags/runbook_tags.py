@@ -19,6 +19,6 @@ def runbook_markdown(value: str | None) -> SafeString:
     parts = _TAG.split(render(value))
     for i in range(0, len(parts), 2):  # text between tags only, never inside a tag
         parts[i] = _PLACEHOLDER.sub(
-            lambda m: f'<mark class="placeholder">{m.group(0)}</mark>', parts[i]
+            lambda m: f'<mark class="fill-in">{m.group(0)}</mark>', parts[i]
         )
     return mark_safe("".join(parts))  # noqa: S308 (render's output, text matches wrapped)

@@ -97,6 +97,11 @@ def board(responder, make_user, declare):
     resolved = _resolve(
         declare(title="Search results empty", severity="P4", symptom="cosmetic"), responder
     )
+    # A runbook draft being written, for the draft page.
+    from runbooks import services as runbooks
+    from runbooks.models import Runbook
+
+    runbooks.draft_start(actor=responder, runbook=Runbook.objects.get(slug="disaster-recovery"))
     return {
         "breached": breached,
         "pending": pending,
@@ -115,6 +120,11 @@ def _pages(board):
         ("incident in triage, breached", board["breached"].get_absolute_url()),
         ("incident resolved", board["resolved"].get_absolute_url()),
         ("internal status", "/status/internal/"),
+        ("runbook library", "/runbooks/"),
+        ("runbook", "/runbooks/database-incidents/"),
+        ("runbook version", "/runbooks/database-incidents/v1/"),
+        ("runbook draft", "/runbooks/disaster-recovery/edit/"),
+        ("new runbook", "/runbooks/new/"),
     ]
 
 

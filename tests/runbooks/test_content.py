@@ -117,7 +117,7 @@ def test_placeholders_are_highlighted_in_text_never_inside_a_tag():
     from runbooks.templatetags.runbook_tags import runbook_markdown
 
     html = runbook_markdown('Call [FILL IN: phone] or [x](https://a.example "[FILL IN: t]")')
-    assert '<mark class="placeholder">[FILL IN: phone]</mark>' in html
+    assert '<mark class="fill-in">[FILL IN: phone]</mark>' in html
     assert 'title="[FILL IN: t]"' in html  # the attribute is left as it was
 
 
