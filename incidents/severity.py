@@ -28,6 +28,9 @@ class SeverityLevel:
     # their response time counts working hours only (the default escalation policy's).
     business_hours_clock: bool = False
 
+    def needs_postmortem(self, *, significant: bool = False) -> bool:
+        return self.postmortem_required or (significant and self.postmortem_if_significant)
+
     @property
     def choice_label(self) -> str:
         return f"{self.code} · {self.label}"

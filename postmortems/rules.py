@@ -14,8 +14,7 @@ MEETING_BUSINESS_DAYS = 5
 def requires_postmortem(severity: str, *, significant: bool = False) -> bool:
     """Spec: after all P1/P2 incidents and significant P3 incidents (the severity table,
     incidents/severity.py, says which is which)."""
-    level = SEVERITIES[severity]
-    return level.postmortem_required or (significant and level.postmortem_if_significant)
+    return SEVERITIES[severity].needs_postmortem(significant=significant)
 
 
 class Category(models.TextChoices):

@@ -5,10 +5,8 @@ new due date is reminded afresh."""
 
 from datetime import datetime
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-
-from portal import notifications, roles, timers
+from incidents.services.notices import managers
+from portal import notifications, timers
 from portal.models import Timer
 
 from .models import Runbook
@@ -24,9 +22,7 @@ def review_due(timer: Timer, now: datetime) -> None:
         return  # reviewed since: the new due date has its own timer
     people = list(runbook.team.members.filter(is_active=True)) if runbook.team else []
     if not people:
-        people = list(
-            get_user_model().objects.filter(is_active=True, groups__name=roles.MANAGER).distinct()
-        )
+        people = list(managers())
     notifications.notify(
         key=f"runbook-review-due:{runbook.pk}:{runbook.review_due_at.isoformat()}",
         reason="runbook_review_due",
@@ -36,6 +32,6 @@ def review_due(timer: Timer, now: datetime) -> None:
             f"{runbook.title} is due for its review (every {runbook.review_interval_days} "
             "days). Check it still matches the system; mark it reviewed, or update it."
         ),
-        url=settings.SITE_URL.rstrip("/") + runbook.get_absolute_url(),
+        url=runbook.get_absolute_url(),
         now=now,
     )

@@ -37,6 +37,12 @@ REVIEW = (("overdue", "Review overdue"), ("soon", "Review due within 30 days"))
 TESTED = (("never", "Never tested"), ("stale", f"Not tested for {STALE_TEST_DAYS} days"))
 
 
+def for_type(code: str) -> Q:
+    """Runbooks for this incident type: membership in the JSON list, the same on SQLite and
+    PostgreSQL."""
+    return Q(incident_types__icontains=f'"{code}"')
+
+
 def simple_match(runbooks: QuerySet, q: str) -> QuerySet:
     """Search without PostgreSQL: every word (up to 8) in the title or the current text."""
     for word in q.split()[:8]:
@@ -48,6 +54,8 @@ def library(filters: Filters) -> QuerySet:
     now = timezone.now()
     runbooks = (
         Runbook.objects.select_related("team", "current")
+        # The list shows neither text: up to 210 KB each, for 50 rows a page.
+        .defer("search_text", "current__sections")
         .prefetch_related("components")
         .annotate(
             in_review=Exists(
@@ -73,8 +81,7 @@ def library(filters: Filters) -> QuerySet:
     if filters.component:
         runbooks = runbooks.filter(components=filters.component)
     if filters.type:
-        # JSON list membership that works on SQLite and PostgreSQL alike.
-        runbooks = runbooks.filter(incident_types__icontains=f'"{filters.type}"')
+        runbooks = runbooks.filter(for_type(filters.type))
     if filters.team:
         runbooks = runbooks.filter(team__slug=filters.team)
     match filters.state:

@@ -109,11 +109,8 @@ def closes_itself(incident: Incident) -> bool:
     """Whether an incident may be resolved by its alerts clearing: still in Triage (nobody
     verified it is real) and needing no post-mortem (spec: every P1/P2 and significant P3
     has one, so a person looks at those, whatever the monitoring says)."""
-    level = SEVERITIES[incident.severity]
-    needs_postmortem = level.postmortem_required or (
-        incident.significant and level.postmortem_if_significant
-    )
-    return incident.status == Status.TRIAGE and not needs_postmortem
+    needs = SEVERITIES[incident.severity].needs_postmortem(significant=incident.significant)
+    return incident.status == Status.TRIAGE and not needs
 
 
 @transaction.atomic

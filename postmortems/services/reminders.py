@@ -34,10 +34,6 @@ def _org_time(moment: datetime) -> str:
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} {settings.TIME_ZONE}"
 
 
-def _url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def _locked(model, pk: int):
     try:
         with transaction.atomic():
@@ -68,7 +64,7 @@ def postmortem_due(timer: Timer, now: datetime) -> None:
             "Spec: hold the post-mortem meeting within 5 business days of resolution. "
             "Record the meeting time and participants on the post-mortem."
         ),
-        url=_url(postmortem.get_absolute_url()),
+        url=postmortem.get_absolute_url(),
         topic=f"postmortem:{postmortem.pk}",
         now=now,
     )
@@ -82,7 +78,7 @@ def action_item_due(timer: Timer, now: datetime) -> None:
     if item is None:
         return
     item = ActionItem.objects.select_related("owner", "postmortem__owner").get(pk=item.pk)
-    url = _url(item.get_absolute_url())
+    url = item.get_absolute_url()
     if timer.kind == action_items.FOLLOWUP_TIMER:
         if item.status != ItemStatus.DONE:
             return

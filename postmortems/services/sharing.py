@@ -62,7 +62,7 @@ def postmortem_share(*, actor, postmortem: PostMortem, team_ids: list[int], note
         recipients=list(people.values()),
         subject=f"Post-mortem: {incident.reference} {incident.title}",
         body=body,
-        url=url,
+        url=postmortem.get_absolute_url(),  # a path: the email sender makes it absolute
         topic=f"postmortem:{postmortem.pk}",
         now=now,
     )

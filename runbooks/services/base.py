@@ -5,8 +5,6 @@ raises ApplicationError (nothing written) when a rule is broken (DESIGN.md decis
 
 from datetime import datetime
 
-from django.conf import settings
-
 from portal import notifications
 from portal.errors import ApplicationError
 
@@ -68,10 +66,6 @@ def _team_members(runbook: Runbook) -> list:
     return [u for u in runbook.team.members.all() if u.is_active]
 
 
-def _url(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def _tell_reviewers(version: Version, author, now: datetime) -> None:
     others = [u for u in _team_members(version.runbook) if u != author]
     if not others:
@@ -82,6 +76,6 @@ def _tell_reviewers(version: Version, author, now: datetime) -> None:
         recipients=others,
         subject=f"Review requested: {version} ({version.runbook.title})",
         body=version.change_note,
-        url=_url(version.get_absolute_url()),
+        url=version.get_absolute_url(),
         now=now,
     )

@@ -3,7 +3,6 @@ version current at that moment (a later edit never changes what it followed), an
 numbered steps of its recovery and verification sections become a checklist there, ticked on
 the timeline like any other. Attaching records the runbook as used."""
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -14,6 +13,7 @@ from portal.errors import ApplicationError
 
 from .. import content
 from ..models import IncidentRunbook, Runbook
+from ..selectors import for_type
 from .base import _require
 
 SUGGESTIONS = 5
@@ -47,7 +47,7 @@ def runbook_follow(*, actor, incident: Incident, runbook: Runbook, now=None) -> 
         source={
             "title": runbook.title,
             "version": version.number,
-            "url": settings.SITE_URL.rstrip("/") + version.get_absolute_url(),
+            "url": version.get_absolute_url(),
         },
         now=now,
     )
@@ -72,7 +72,7 @@ def suggestions(incident: Incident, attached_ids: set[int]) -> list[Runbook]:
         Runbook.objects.filter(current__isnull=False)
         .exclude(pk__in=attached_ids)
         .annotate(on_component=on_component)
-        .filter(Q(on_component=True) | Q(incident_types__icontains=f'"{incident.type}"'))
+        .filter(Q(on_component=True) | for_type(incident.type))
         .select_related("current")
         .defer("search_text", "current__sections")
         .order_by("-on_component", "title")[:SUGGESTIONS]

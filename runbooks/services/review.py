@@ -29,7 +29,6 @@ from .base import (
     _require,
     _team_members,
     _text,
-    _url,
 )
 
 
@@ -161,7 +160,7 @@ def version_publish(*, actor, version: Version, reason: str = "", now=None) -> R
             recipients=members,
             subject=f"Runbook updated: {runbook.title} (version {version.number})",
             body=version.change_note,
-            url=_url(version.get_absolute_url()),
+            url=version.get_absolute_url(),
             now=now,
         )
     review.refresh_from_db()

@@ -27,10 +27,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "bench"))
+import bench_metrics  # noqa: E402  (its database set-up, shared)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench_runbooks"
 N_RUNBOOKS = 2_000
 TARGET_MS = 100.0
@@ -114,42 +116,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def check_database(url: str) -> None:
-    parts = urlsplit(url)
-    name = unquote(parts.path.lstrip("/"))
-    if "bench" not in Path(name).name:
-        sys.exit(f"Refusing to seed {name!r}: its name must contain 'bench' (the seed wipes it).")
-    if not parts.scheme.startswith("postgres"):
+    """The search figure is PostgreSQL's; the rest as bench_metrics checks it (a database
+    named for benchmarks, created if missing)."""
+    if not urlsplit(url).scheme.startswith("postgres"):
         sys.exit("The search figure is PostgreSQL's: set a postgres:// DATABASE_URL.")
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
-    admin = make_conninfo(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=unquote(parts.username or "postgres"),
-        password=unquote(parts.password) if parts.password else None,
-        dbname="postgres",
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"Created database {name}.")
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.DEBUG = False
-    call_command("migrate", interactive=False, verbosity=0)
+    bench_metrics.check_database(url)
 
 
 # --- text ----------------------------------------------------------------------------------
@@ -330,7 +301,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     check_database(url)
-    setup_django(url)
+    bench_metrics.setup_django(url)
     seed(args.reseed)
 
     from django.contrib.auth import get_user_model

@@ -314,7 +314,7 @@ def test_sharing_emails_the_chosen_teams_through_the_outbox(
     assert sent == 1
     (mail,) = Notification.objects.filter(reason="postmortem_shared")
     assert (mail.recipient, mail.channel) == (member, "email")
-    assert "What happened." in mail.body and postmortem.get_absolute_url() in mail.url
+    assert "What happened." in mail.body and mail.url == postmortem.get_absolute_url()
 
 
 def test_the_close_guard_counts_a_p3_marked_significant(declare, responder):

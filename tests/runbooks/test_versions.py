@@ -87,8 +87,9 @@ def test_on_postgresql_a_trigger_refuses_to_change_or_delete_a_version(published
 
 
 def test_review_is_by_someone_else_and_publishing_supersedes_and_tells_the_team(
-    runbook, responder, reviewer
+    runbook, responder, reviewer, settings
 ):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     first = services.draft_submit(
         actor=responder, runbook=runbook, change_note="First", expected_version=1
     )
@@ -97,10 +98,21 @@ def test_review_is_by_someone_else_and_publishing_supersedes_and_tells_the_team(
     with pytest.raises(ApplicationError, match="has not been reviewed"):
         services.version_publish(actor=responder, version=first)
     services.review_approve(actor=reviewer, version=first, body="Clear.")
+    reviewer.email = "bea@example.org"
+    reviewer.save()
     services.version_publish(actor=responder, version=first)
     runbook.refresh_from_db()
     assert runbook.current == first
-    assert Notification.objects.filter(reason="runbook_published", recipient=reviewer).exists()
+    told = Notification.objects.get(reason="runbook_published", recipient=reviewer, channel="email")
+    assert told.url == first.get_absolute_url()  # a path: the email sender makes it absolute
+    from django.core import mail
+
+    from portal import notifications
+
+    notifications.deliver(told.pk)
+    (sent,) = [m for m in mail.outbox if m.subject.startswith("Runbook updated")]
+    assert sent.body.count("http://") == 1  # the link, once
+    assert sent.body.endswith(f"{settings.SITE_URL.rstrip('/')}{first.get_absolute_url()}")
 
     draft = services.draft_start(actor=reviewer, runbook=runbook)
     services.draft_save(
