@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 
 .PHONY: run test test-fast setup install lint format clean bench bench-poll bench-status \
-	bench-metrics bench-pdf bench-escalation bench-intake bench-runbooks
+	bench-metrics bench-pdf bench-escalation bench-intake bench-runbooks bench-fanout
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "Python 3.11 or newer is required (python3.11, python3.12 or python3 >= 3.11)"; exit 1; fi
@@ -71,6 +71,9 @@ bench-intake: $(STAMP) var
 
 bench-runbooks: $(STAMP) var
 	$(PY) tests/bench/bench_runbooks.py
+
+bench-fanout: $(STAMP) var
+	$(PY) tests/bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -6,10 +6,20 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self) -> None:
+        from portal import panels as page_panels
         from portal import roles
+        from portal.channels import register_sender
+        from portal.models import Channel
 
         from . import checklists, paging, timer_handlers  # noqa: F401  (registers the handlers)
         from .statuspage import snapshot  # noqa: F401  (the public-state hook, its timer)
+        from .statuspage.subscriptions import notices, panel, sender, webhooks
+
+        assert notices  # the subscribers' hook and timers
+        page_panels.register(page_panels.INCIDENT, panel.incident_panel)
+        register_sender(
+            Channel.WEBHOOK, sender.send, provider=sender.provider, timeout=webhooks.TIMEOUT
+        )
 
         roles.grant(
             roles.RESPONDER,

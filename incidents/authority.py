@@ -57,6 +57,8 @@ AUTHORITY: dict[str, tuple[str, frozenset[Party]]] = {
         frozenset({C, M}),
     ),
     "set_publicity": ("decide what the status page shows of this incident", frozenset({R})),
+    "email_users": ("email affected users", frozenset({C, M, H})),
+    "remind_prolonged": ("send the prolonged-P1 reminder", frozenset({S})),
     "schedule_maintenance": ("schedule maintenance windows", frozenset({R})),
     "move_maintenance": ("move maintenance windows along", frozenset({R, S})),
     "resolve_cleared": ("resolve an incident because its alerts cleared", frozenset({S})),

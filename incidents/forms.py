@@ -513,10 +513,23 @@ class PublicityForm(forms.Form):
         label="Public impact",
     )
     estimated_resolution_at = DateAndTimeField(required=False, label="Estimated resolution")
+    in_app_notice = forms.ChoiceField(
+        choices=[
+            ("", "Automatic: P1 affecting all users"),
+            ("yes", "Show the banner"),
+            ("no", "Do not show the banner"),
+        ],
+        required=False,
+        label="In-app banner",
+        help_text="The banner product pages show through /status/embed.js while it is public.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["estimated_resolution_at"].help_text = _zone_help("Optional.")
+
+    def clean_in_app_notice(self):
+        return {"": None, "yes": True, "no": False}[self.cleaned_data["in_app_notice"]]
 
     def clean_estimated_resolution_at(self):
         value = self.cleaned_data["estimated_resolution_at"]

@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "page": "Paging",
     "alert": "Alert",
     "runbook": "Runbook",
+    "communication": "Affected users",
 }
 
 # How an update marks what is not confirmed yet (spec "Clearly indicate unconfirmed
@@ -269,6 +270,12 @@ def runbook(incident: Incident, actor, *, title: str, version: int, steps: int, 
     return _event(incident, "runbook", actor, params, at=at)
 
 
+def communication(incident: Incident, actor, *, action: str, at=None, **params) -> TimelineEvent:
+    """action: "reminded" (a P1 open over two hours: params reminded, minutes) or "emailed"
+    (an email to affected users: params subject, subscribers, addresses)."""
+    return _event(incident, "communication", actor, {"action": action, **params}, at=at)
+
+
 def component_status(incident: Incident, actor, *, change, at=None) -> TimelineEvent:
     """A component affected by the incident changed status (public: the status page shows
     component statuses)."""
@@ -305,6 +312,7 @@ PUBLIC_FIELD_LABELS = {
     "public_title": "public title",
     "public_impact": "public impact",
     "estimated_resolution_at": "estimated resolution",
+    "in_app_notice": "in-app banner",
 }
 
 
@@ -424,6 +432,19 @@ def _describe(event: TimelineEvent) -> str:
             return f"{who} {verb} a {p.get('what', 'event').lower()} (#{p.get('event')}) as key."
         case "escalation_triggered":
             return f"Escalation trigger: {p.get('label')}. Managers notified."
+        case "communication":
+            if p.get("action") == "reminded":
+                reminded = (p.get("reminded") or {}).get("name") or "nobody (no one holds the "
+                reminded += "" if p.get("reminded") else "Communications or Commander role)"
+                return (
+                    f"P1 open for over {p.get('minutes', 120) // 60} hours: reminded {reminded} "
+                    "to email affected users."
+                )
+            return (
+                f"{who} emailed affected users “{p.get('subject')}”: "
+                f"{p.get('subscribers', 0)} subscribers of the affected components and "
+                f"{p.get('addresses', 0)} pasted addresses."
+            )
         case "runbook":
             return (
                 f"{who} attached the runbook “{p.get('title')}” (version {p.get('version')}); "

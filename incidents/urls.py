@@ -40,6 +40,7 @@ urlpatterns += [
     path("<incident_ref:reference>/roles/", views.assign_role, name="assign_role"),
     path("<incident_ref:reference>/roles/release/", views.release_role, name="release_role"),
     path("<incident_ref:reference>/page/", views.page_someone, name="page_someone"),
+    path("<incident_ref:reference>/email-users/", views.email_users, name="incident_email_users"),
     path(
         "<incident_ref:reference>/page/<int:escalation_id>/acknowledge/",
         views.acknowledge_page,

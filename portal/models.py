@@ -139,6 +139,7 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     PHONE = "phone", "Phone"
     SLACK = "slack", "Slack"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class Lane(models.IntegerChoices):
@@ -196,6 +197,9 @@ class Notification(models.Model):
     # Pages: when it was due to reach its addressee (the escalation step's due time), for the
     # late-page auditor.
     due_at = models.DateTimeField(null=True, blank=True)
+    # Extra headers the message carries (a subscriber's List-Unsubscribe), as its sender
+    # allows them.
+    headers = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -2,6 +2,7 @@
 environment (DESIGN.md decision 10). With nothing set, the portal runs on embedded defaults:
 SQLite and Celery's filesystem broker under var/, email to the console."""
 
+import ipaddress
 import json
 import os
 from datetime import timedelta
@@ -349,6 +350,11 @@ ESCALATION_ROOT_CAUSE_MINUTES = env.int("ESCALATION_ROOT_CAUSE_MINUTES", default
 # P3/P4 have no update cadence; their first update is due this long after verification.
 STATUS_FIRST_UPDATE_MINUTES = min(max(env.int("STATUS_FIRST_UPDATE_MINUTES", default=60), 1), 1440)
 CELERY_TIMERS_QUEUE = env.str("CELERY_TIMERS_QUEUE", default="timers")
+# A delivery claimed by a worker that died is taken over after this long (at least twice the
+# slowest sender's timeout): short only in tests and drills.
+NOTIFICATION_MIN_LEASE_SECONDS = min(
+    max(env.int("NOTIFICATION_MIN_LEASE_SECONDS", default=120), 5), 3600
+)
 # Delivery lanes: pages, staff notices (the default queue), bulk mail to subscribers.
 CELERY_PAGES_QUEUE = env.str("CELERY_PAGES_QUEUE", default="pages")
 CELERY_NOTICES_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
@@ -384,6 +390,24 @@ STATUS_PAGE_MAX_AGE = min(max(env.int("STATUS_PAGE_MAX_AGE", default=10), 0), 30
 # Requests the snapshot cannot answer (old incidents, old history pages) read the database;
 # each client address may make this many a minute (per web process).
 STATUS_PAGE_RATE_LIMIT = max(env.int("STATUS_PAGE_RATE_LIMIT", default=60), 1)
+
+# Status-page subscribers (incidents/statuspage/subscriptions): sign-ups a client network may
+# make an hour, how long a confirmation link lasts, networks webhooks may reach although not
+# public (an on-premises receiver; never needed on the internet), and the contact address
+# emails to affected users give for questions.
+SUBSCRIBE_LIMIT_PER_CLIENT = min(max(env.int("SUBSCRIBE_LIMIT_PER_CLIENT", default=10), 1), 1000)
+SUBSCRIPTION_CONFIRM_HOURS = min(max(env.int("SUBSCRIPTION_CONFIRM_HOURS", default=48), 1), 720)
+SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS = env.list("SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS", default=[])
+for _net in SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS:
+    try:
+        ipaddress.ip_network(_net, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS: {_net!r} is not a network (e.g. 10.0.0.0/8)"
+        ) from None
+STATUS_CONTACT_EMAIL = env.str("STATUS_CONTACT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# A P1 still open this long reminds its Communications Coordinator to email affected users.
+PROLONGED_P1_MINUTES = min(max(env.int("PROLONGED_P1_MINUTES", default=120), 1), 10080)
 
 # Business days (post-mortem meetings are due within 5 of resolution): weekends and this
 # country's public holidays (ISO 3166 code, optional subdivision) are skipped, in TIME_ZONE.

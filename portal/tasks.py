@@ -26,6 +26,23 @@ def dispatch_notifications() -> dict[str, int]:
     return notifications.dispatch_due(budget=notifications.DISPATCH_BUDGET)
 
 
+@shared_task(name="portal.tasks.fire_timer", acks_late=True, time_limit=120, soft_time_limit=100)
+def fire_timer(kind: str, object_id: int) -> str:
+    """Fire one durable timer now rather than at the next sweep (a subscriber fan-out); the
+    sweep remains the fallback, and the timer's claim makes running both harmless."""
+    return timers.fire_now(kind, int(object_id))
+
+
+@shared_task(name="portal.tasks.drain_lane", acks_late=True, time_limit=120, soft_time_limit=100)
+def drain_lane(lane: int) -> dict[str, int]:
+    """Send a lane's due rows (a subscriber fan-out's thousands), more urgent lanes first;
+    hands over to a fresh drain when its budget is spent. Safe to run many at once."""
+    counts, more = notifications.drain(int(lane), budget=notifications.DISPATCH_BUDGET)
+    if more:
+        notifications.kick(int(lane))
+    return counts
+
+
 @shared_task(
     name="portal.tasks.handoff_reminders", acks_late=True, time_limit=120, soft_time_limit=100
 )

@@ -32,6 +32,14 @@ from .incident import (
     Status,
 )
 from .maintenance import OPEN_MAINTENANCE, Maintenance, MaintenanceStatus, MaintenanceUpdate
+from .subscriber import (
+    NoticeEvent,
+    SignupAttempt,
+    Subscriber,
+    SubscriberKind,
+    SubscriberNotice,
+    SubscriberState,
+)
 from .timeline import TimelineEvent, Visibility
 
 __all__ = [
@@ -65,6 +73,12 @@ __all__ = [
     "IncidentChecklist",
     "IncidentChecklistItem",
     "IncidentCounter",
+    "NoticeEvent",
+    "SignupAttempt",
+    "Subscriber",
+    "SubscriberKind",
+    "SubscriberNotice",
+    "SubscriberState",
     "Source",
     "Status",
     "TimelineEvent",

@@ -119,6 +119,9 @@ class Incident(ImpactAssessment):
     public_updated_at = models.DateTimeField(null=True, blank=True)
     # Its post-mortem was published: Statuspage's "postmortem" incident status.
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    # The in-app banner (/status/embed.js): None follows the rule (a public P1 affecting all
+    # users, incidents/statuspage/rules.py); True or False is a person's decision.
+    in_app_notice = models.BooleanField(null=True, blank=True)
 
     # version: bumped by edits of the incident's own fields (stale-form refusal).
     # changed_at: bumped by every change, notes and ticks included (what live pages poll).

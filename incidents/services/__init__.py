@@ -26,6 +26,7 @@ from .command import (
     role_assign,
     role_release,
 )
+from .communications import incident_email_users
 from .components import component_set_status
 from .declare import incident_declare
 from .edit import incident_set_significant, incident_update
@@ -54,6 +55,7 @@ __all__ = [
     "incident_add_note",
     "incident_change_status",
     "incident_declare",
+    "incident_email_users",
     "incident_record_postmortem",
     "incident_set_publicity",
     "incident_set_significant",

@@ -12,6 +12,7 @@ from portal.errors import ApplicationError
 
 from .. import authority, timeline
 from ..models import Component, ComponentStatus, ComponentStatusChange, Incident
+from ..statuspage.subscriptions import notices as subscriber_notices
 from .base import lock, touch
 
 
@@ -57,4 +58,5 @@ def component_set_status(
         timeline.component_status(incident, actor, change=change, at=now)
         touch(incident)
     hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=incident, cause="component", at=now)
+    subscriber_notices.component_changed(change, now)
     return change

@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..severity import SEVERITIES
 from ..taxonomy import TYPES, subtype_belongs
-from . import escalation_triggers, notices, publicity, update_reminders
+from . import communications, escalation_triggers, notices, publicity, update_reminders
 from .base import validate
 from .checklist_ticks import auto_tick
 from .triage import RESPONSE_TIMER
@@ -167,6 +167,7 @@ def incident_declare(
     if incident.acknowledged_at is None:
         timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
     update_reminders.schedule(incident)
+    communications.arm(incident)
     escalation_triggers.check(incident, now=now)
     paging.start(incident, actor=actor, now=now)
     return incident

@@ -12,7 +12,7 @@ from portal.errors import ApplicationError
 
 from .. import authority, paging, timeline
 from ..models import Component, Incident
-from . import escalation_triggers, publicity, update_reminders
+from . import communications, escalation_triggers, publicity, update_reminders
 from .base import EDITABLE_FIELDS, display, lock, save, save_unversioned, validate
 from .declare import check_classification
 from .triage import RESPONSE_TIMER
@@ -101,6 +101,7 @@ def incident_update(
         if incident.acknowledged_at is None and incident.is_active:
             timers.schedule(RESPONSE_TIMER, incident.pk, incident.response_due_at)
         update_reminders.schedule(incident)
+        communications.arm(incident)
         if incident.is_active:
             paging.severity_changed(incident, actor=actor, now=now)
     else:

@@ -19,6 +19,7 @@ from ..models import (
     MaintenanceUpdate,
 )
 from ..statuspage import rules
+from ..statuspage.subscriptions import notices as subscriber_notices
 from .components import component_set_status
 
 START_TIMER = "maintenance_start"
@@ -46,6 +47,7 @@ def _post(maintenance: Maintenance, status: str, body: str, actor, now: datetime
     Maintenance.objects.filter(pk=maintenance.pk).update(status=status, updated_at=now)
     maintenance.status = status
     hooks.fire(hooks.PUBLIC_STATE_CHANGED, incident=None, cause=CAUSE, at=now)
+    subscriber_notices.maintenance_posted(maintenance, status, body, now)
 
 
 @transaction.atomic

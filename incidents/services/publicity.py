@@ -54,6 +54,7 @@ def incident_set_publicity(
     public_title: str = "",
     public_impact: str = "",
     estimated_resolution_at: datetime | None = None,
+    in_app_notice: bool | None = ...,
     now: datetime | None = None,
 ) -> Incident:
     """A person decides: shown on the status page or not, and with which public title,
@@ -84,6 +85,9 @@ def incident_set_publicity(
         "public_impact": public_impact,
         "estimated_resolution_at": estimated_resolution_at,
     }
+    if in_app_notice is not ...:
+        # None: the rule (a public P1 affecting all users); True/False: a person's decision.
+        fields["in_app_notice"] = in_app_notice
     if is_public:
         fields.update(publish(incident, now=now))
         fields["public_impact"] = public_impact or fields.get("public_impact", "")

@@ -13,7 +13,7 @@ from portal.errors import ApplicationError, ConflictError
 
 from .. import authority, paging, timeline, transitions
 from ..models import Followup, Incident, IncidentChecklistItem, Status
-from . import escalation_triggers, update_reminders, updates
+from . import communications, escalation_triggers, update_reminders, updates
 from .base import lock, save
 from .checklist_ticks import auto_tick
 from .triage import RESPONSE_TIMER
@@ -154,6 +154,7 @@ def incident_change_status(
         updates.post_resolution(actor=actor, incident=incident, notice=resolution, now=now)
     if incident.is_active:
         update_reminders.schedule(incident)
+        communications.arm(incident)
         escalation_triggers.check(incident, now=now)
     else:
         update_reminders.cancel(incident)

@@ -13,7 +13,7 @@ from portal.oncall import services as oncall
 from .. import authority, paging, timeline
 from ..models import Incident, Status
 from ..severity import SEVERITIES
-from . import escalation_triggers, notices, publicity, update_reminders
+from . import communications, escalation_triggers, notices, publicity, update_reminders
 from .base import lock, lock_for_timer, save
 from .checklist_ticks import auto_tick
 
@@ -61,6 +61,7 @@ def incident_verify(*, actor, incident: Incident, now: datetime | None = None) -
     if newly_acknowledged:
         oncall.escalations_acknowledge_for(paging.topic(incident), actor, now)
     update_reminders.schedule(incident)
+    communications.arm(incident)
     published = publicity.auto_publish(incident, now=now)
     auto_tick(
         incident,

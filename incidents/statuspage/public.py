@@ -104,6 +104,23 @@ def _components() -> tuple[list[PublicComponent], dict[int, PublicComponent]]:
     return top, by_pk
 
 
+def components() -> tuple[list[PublicComponent], dict[int, PublicComponent]]:
+    """The public components: the top level (groups and ungrouped) and each by its pk."""
+    return _components()
+
+
+def indicator() -> rules.Indicator:
+    """The page's overall status now, from the database (three small queries): what a
+    notice sent right after a change says, before the snapshot is rebuilt."""
+    statuses = list(Component.objects.values_list("status", flat=True))
+    impacts = [
+        rules.public_impact(i)
+        for i in public_incidents().active().only("public_impact", "severity", "status")
+    ]
+    windows = list(Maintenance.objects.open().values_list("status", flat=True))
+    return rules.overall(statuses, impacts, windows)
+
+
 def _group_status(statuses: list[str]) -> str:
     """A group shows its worst member's status."""
     return next((s for s in uptime.SEVERITY if s in statuses), ComponentStatus.OPERATIONAL)
@@ -170,6 +187,7 @@ def _incident_record(incident: Incident, by_pk, changes) -> PublicIncident:
         ),
         updates=records,
         components=[by_pk[c.pk] for c in incident.components.all() if c.pk in by_pk],
+        in_app=rules.in_app(incident),
     )
 
 

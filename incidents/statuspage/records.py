@@ -141,6 +141,8 @@ class PublicIncident:
     maintenance: bool = False
     scheduled_for: datetime | None = None
     scheduled_until: datetime | None = None
+    # Shown by the in-app banner (/status/embed.js) while open.
+    in_app: bool = False
 
     @property
     def status_label(self) -> str:

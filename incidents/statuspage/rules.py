@@ -84,6 +84,27 @@ def public_title(incident) -> str:
     return incident.public_title or NEUTRAL_TITLES.get(incident.type, NEUTRAL_TITLE)
 
 
+# Spec "In-app Notifications": "For P1 incidents affecting all users". A person may show or
+# hide the banner for any public incident (Incident.in_app_notice).
+IN_APP_SEVERITIES = frozenset({"P1"})
+
+
+def affects_all_users(incident) -> bool:
+    percent = incident.users_affected_percent
+    return (
+        incident.technical_scope == "platform"
+        or incident.symptom == "complete_outage"
+        or (percent is not None and percent >= 100)
+    )
+
+
+def in_app(incident) -> bool:
+    """Whether product pages show the in-app banner for this (public) incident."""
+    if incident.in_app_notice is not None:
+        return incident.in_app_notice
+    return incident.severity in IN_APP_SEVERITIES and affects_all_users(incident)
+
+
 def public_impact(incident) -> str:
     return incident.public_impact or PUBLIC_IMPACT_BY_SEVERITY.get(
         incident.severity, PublicImpact.NONE

@@ -22,13 +22,17 @@ from django.utils.http import http_date
 
 from portal.security import client_ip
 
-from . import public, snapshot
+from . import embed, public, snapshot
 
-PUBLIC_PATH = re.compile(r"^/(?:status/(?!internal(?:/|$))|history\.(?:atom|rss)$|api/v2/)")
+# /status/subscribe/ and /status/subscriptions/ are Django views (they take POSTs).
+PUBLIC_PATH = re.compile(
+    r"^/(?:status/(?!internal(?:/|$)|subscribe(?:/|$)|subscriptions/)"
+    r"|history\.(?:atom|rss)$|api/v2/)"
+)
 INCIDENT_PATH = re.compile(r"^/status/(incidents|maintenance)/([a-z0-9]{1,16})/$")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
+    "form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -214,6 +218,26 @@ def _key(request) -> str | None:
     return request.path
 
 
+def _script(request) -> HttpResponse:
+    """The in-app banner's script: the same for everyone, cached for a day."""
+    if embed.SCRIPT_ETAG in _etags(request):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else embed.SCRIPT_BYTES,
+            content_type="text/javascript; charset=utf-8",
+        )
+        response["Content-Length"] = str(len(embed.SCRIPT_BYTES))
+    response["ETag"] = embed.SCRIPT_ETAG
+    response["Cache-Control"] = (
+        f"public, max-age={embed.SCRIPT_MAX_AGE}, stale-while-revalidate=86400"
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def answer(request) -> HttpResponse:
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
@@ -227,7 +251,9 @@ def answer(request) -> HttpResponse:
         response["Allow"] = "GET, HEAD, OPTIONS"
         return response
     path = request.path
-    if not path.endswith("/") and path.startswith("/status/"):
+    if path == embed.PATH:
+        return _script(request)
+    if not path.endswith("/") and path.startswith("/status/") and path != embed.DATA_PATH:
         # As APPEND_SLASH would: /status/history -> /status/history/ (query kept).
         query = request.META.get("QUERY_STRING", "")
         response = HttpResponse(status=301)

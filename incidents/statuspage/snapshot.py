@@ -34,7 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from portal import hooks, timers
 
-from . import api, feeds, public
+from . import api, embed, feeds, public
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +155,7 @@ def build(now: datetime | None = None) -> dict:
         pages[key] = [HTML, render_history(number, count, months, page, now)]
     for path, document in api.documents(state).items():
         pages[path] = [JSON, api.dumps(document)]
+    pages[embed.DATA_PATH] = [JSON, api.dumps(embed.document(state))]
     pages["/history.atom"] = [ATOM, feeds.atom(state)]
     pages["/history.rss"] = [RSS, feeds.rss(state)]
     pages[NOT_FOUND] = [

@@ -13,6 +13,7 @@ from ..forms import ComponentStatusForm, MaintenanceForm
 from ..models import Component, ComponentStatus, Maintenance
 from ..views.pages import VIEW, WORK, error_lines
 from . import selectors, serve
+from .subscriptions import notices as subscriber_notices
 
 
 def _page(request, *, error: str = "", status: int = 200, maintenance_form=None):
@@ -103,3 +104,14 @@ def move_maintenance(request, maintenance_id: str, action: str):
         return _page(request, error=refusal.message, status=422)
     messages.success(request, f"Maintenance “{maintenance.title}” {done}.")
     return redirect("status_internal")
+
+
+@require_GET
+@permission_required(VIEW, raise_exception=True)
+def subscribers(request):
+    """Staff: how many subscribers, and per notice how many were sent, pending and failed."""
+    return render(
+        request,
+        "incidents/statuspage/subscribers.html",
+        {"audience": subscriber_notices.audience(), "notices": subscriber_notices.recent(50)},
+    )

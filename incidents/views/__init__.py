@@ -14,6 +14,7 @@ from .command import (
     tick_item,
     waive_item,
 )
+from .communications import email_users
 from .pages import (
     dashboard,
     incident_declare,
@@ -28,6 +29,7 @@ from .paging import acknowledge_page, page_someone
 
 __all__ = [
     "acknowledge_page",
+    "email_users",
     "page_someone",
     "add_note",
     "assign_role",

@@ -307,6 +307,7 @@ def set_publicity(request, reference: str):
             public_title=d["public_title"],
             public_impact=d["public_impact"],
             estimated_resolution_at=d["estimated_resolution_at"],
+            in_app_notice=d["in_app_notice"],
         ),
         "Status page settings saved.",
     )

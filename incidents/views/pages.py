@@ -177,6 +177,7 @@ def _publicity(incident: Incident) -> dict:
         "public_title": incident.public_title,
         "public_impact": incident.public_impact,
         "estimated_resolution_at": incident.estimated_resolution_at,
+        "in_app_notice": {None: "", True: "yes", False: "no"}[incident.in_app_notice],
     }
 
 

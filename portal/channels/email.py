@@ -35,6 +35,13 @@ def provider(notification) -> str:
     return backend
 
 
+# Headers an outbox row may add to its message (a subscriber's one-click unsubscribe,
+# RFC 2369 and RFC 8058; bulk mail marked as such, RFC 3834).
+EXTRA_HEADERS = frozenset(
+    {"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Auto-Submitted", "Precedence"}
+)
+
+
 def send(notification) -> None:
     to = address(notification)
     try:
@@ -49,7 +56,14 @@ def send(notification) -> None:
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers={"Message-ID": message_id(notification.idempotency_key)},
+        headers={
+            **{
+                name: str(value).replace("\r", " ").replace("\n", " ")
+                for name, value in (notification.headers or {}).items()
+                if name in EXTRA_HEADERS
+            },
+            "Message-ID": message_id(notification.idempotency_key),
+        },
     )
     try:
         message.send(fail_silently=False)
