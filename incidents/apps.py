@@ -13,9 +13,9 @@ class IncidentsConfig(AppConfig):
 
         from . import checklists, paging, timer_handlers  # noqa: F401  (registers the handlers)
         from .statuspage import snapshot  # noqa: F401  (the public-state hook, its timer)
-        from .statuspage.subscriptions import notices, panel, sender, webhooks
+        from .statuspage.subscriptions import fanout, notices, panel, sender, webhooks
 
-        assert notices  # the subscribers' hook and timers
+        assert notices and fanout  # the subscribers' hook and timers
         page_panels.register(page_panels.INCIDENT, panel.incident_panel)
         register_sender(
             Channel.WEBHOOK, sender.send, provider=sender.provider, timeout=webhooks.TIMEOUT

@@ -211,6 +211,12 @@ class Notification(models.Model):
             ),
             models.Index(fields=["recipient", "channel", "-id"], name="notification_inbox_idx"),
             models.Index(fields=["topic", "status"], name="notification_topic_idx"),
+            # A subscriber who leaves: their rows not sent yet are skipped.
+            models.Index(
+                fields=["destination"],
+                name="notification_pending_dest_idx",
+                condition=models.Q(status="pending"),
+            ),
             models.Index(
                 fields=["id"], name="notification_failed_idx", condition=models.Q(status="failed")
             ),

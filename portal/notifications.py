@@ -85,9 +85,12 @@ REASONS: dict[str, Reason] = {
     "subscriber_update": Reason(
         "Status page subscriber update", (Channel.EMAIL, Channel.WEBHOOK), Lane.BULK
     ),
-    "subscriber_confirmation": Reason("Status page subscription confirmation", (Channel.EMAIL,)),
-    "subscriber_challenge": Reason("Status page webhook challenge", (Channel.WEBHOOK,)),
-    "subscriber_dropped": Reason("Status page webhook dropped", (Channel.EMAIL,)),
+    # Everything sent to the public is bulk: a flood of sign-ups never delays staff notices.
+    "subscriber_confirmation": Reason(
+        "Status page subscription confirmation", (Channel.EMAIL,), Lane.BULK
+    ),
+    "subscriber_challenge": Reason("Status page webhook challenge", (Channel.WEBHOOK,), Lane.BULK),
+    "subscriber_dropped": Reason("Status page webhook dropped", (Channel.EMAIL,), Lane.BULK),
     "prolonged_p1": Reason(
         "P1 over two hours: email affected users", (Channel.PORTAL, Channel.EMAIL)
     ),
@@ -198,86 +201,6 @@ def notify(
     if to_send:
         transaction.on_commit(lambda: _enqueue(to_send))
     return rows
-
-
-def notify_bulk(rows: list[dict], *, reason: str, now: datetime | None = None) -> int:
-    """Write many outbox rows for bare destinations at once (a subscriber fan-out). Each row
-    is a dict with idempotency_key, channel, destination, subject and optionally body, topic
-    and headers. A row whose key was already written is left as it is, so a repeated chunk
-    writes nothing twice. Nothing is enqueued per row: the caller kicks the lane's drain
-    after commit (`kick`). Returns how many rows were offered."""
-    now = now or timezone.now()
-    why = reason_for(reason)
-    objects = []
-    for row in rows:
-        if row["channel"] not in Channel.values or row["channel"] == Channel.PORTAL:
-            raise ValueError(f"a bare destination cannot be reached on {row['channel']!r}")
-        destination = row["destination"].strip()
-        if not destination or len(destination) > 500:
-            raise ValueError("a destination must be 1 to 500 characters")
-        objects.append(
-            Notification(
-                idempotency_key=row["idempotency_key"][:200],
-                reason=reason,
-                channel=row["channel"],
-                destination=destination,
-                subject=row["subject"][:300],
-                body=row.get("body", ""),
-                topic=row.get("topic", ""),
-                headers=row.get("headers") or {},
-                lane=why.lane,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
-    Notification.objects.bulk_create(objects, batch_size=500, ignore_conflicts=True)
-    return len(objects)
-
-
-def kick(lane: int, copies: int = 1) -> None:
-    """Start `copies` drains of a lane now (after commit); without a broker, the periodic
-    dispatch sends the rows instead."""
-    from .tasks import drain_lane
-
-    if resilience.redis.is_open():
-        return
-    for _ in range(copies):
-        try:
-            drain_lane.apply_async((lane,), queue=lane_queue(lane))
-        except Exception as exc:
-            resilience.redis.trip(exc)
-            log.warning("could not start a drain of lane %s (%s); the sweep will send", lane, exc)
-            return
-
-
-DRAIN_CHUNK = 20
-
-
-def drain(lane: int, *, budget: float = DISPATCH_BUDGET) -> tuple[dict, bool]:
-    """Send a lane's due rows until none is left or `budget` seconds have passed. Before each
-    small chunk, whatever is due in a more urgent lane goes first: a worker busy with ten
-    thousand subscriber emails still sends a page within moments. Returns the counts and
-    whether rows were left (the caller starts another drain)."""
-    started = time.monotonic()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "deferred": 0, "busy": 0}
-    while time.monotonic() - started < budget:
-        now = timezone.now()
-        due = Notification.objects.filter(_claimable(now))
-        urgent = list(
-            due.filter(lane__lt=lane)
-            .order_by("lane", "next_attempt_at", "id")[:BATCH]
-            .values_list("pk", flat=True)
-        )
-        chunk = list(
-            due.filter(lane=lane)
-            .order_by("next_attempt_at", "id")[:DRAIN_CHUNK]
-            .values_list("pk", flat=True)
-        )
-        if not urgent and not chunk:
-            return counts, False
-        for pk in urgent + chunk:
-            counts[deliver(pk)] += 1
-    return counts, True
 
 
 def lane_queue(lane: int) -> str:

@@ -37,9 +37,11 @@ def fire_timer(kind: str, object_id: int) -> str:
 def drain_lane(lane: int) -> dict[str, int]:
     """Send a lane's due rows (a subscriber fan-out's thousands), more urgent lanes first;
     hands over to a fresh drain when its budget is spent. Safe to run many at once."""
-    counts, more = notifications.drain(int(lane), budget=notifications.DISPATCH_BUDGET)
+    from . import bulk
+
+    counts, more = bulk.drain(int(lane), budget=notifications.DISPATCH_BUDGET)
     if more:
-        notifications.kick(int(lane))
+        bulk.kick(int(lane))
     return counts
 
 

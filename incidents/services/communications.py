@@ -11,6 +11,7 @@ subscriber fan-out (bulk lane), and records it on the timeline."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -29,13 +30,13 @@ from ..models import (
     ACTIVE_STATUSES,
     Audience,
     Incident,
-    NoticeEvent,
     ResponseRole,
     Status,
     SubscriberNotice,
 )
 from ..statuspage import public, rules
 from ..statuspage.subscriptions import notices as subscriber_notices
+from ..statuspage.subscriptions import selectors as subscriber_selectors
 from . import notices
 from .base import lock, lock_for_timer, touch
 
@@ -49,10 +50,15 @@ def prolonged_after() -> timedelta:
     return timedelta(minutes=settings.PROLONGED_P1_MINUTES)
 
 
+def _reminded(incident: Incident) -> bool:
+    return incident.events.filter(kind="communication", params__action="reminded").exists()
+
+
 def arm(incident: Incident) -> None:
     """Inside a service's transaction, after the severity or status may have changed: a P1
-    that is open has its reminder armed at its start plus the threshold; anything else not."""
-    if incident.severity == "P1" and incident.status in ACTIVE_STATUSES:
+    that is open has its reminder armed at its start plus the threshold (once: not again
+    after it was sent); anything else not."""
+    if incident.severity == "P1" and incident.status in ACTIVE_STATUSES and not _reminded(incident):
         timers.schedule(PROLONGED_TIMER, incident.pk, incident.detected_at + prolonged_after())
     else:
         timers.cancel(PROLONGED_TIMER, incident.pk)
@@ -71,12 +77,12 @@ def prolonged_remind(*, incident_id: int, now: datetime | None = None) -> bool:
     incident = lock_for_timer(incident_id)
     if incident is None or incident.severity != "P1" or incident.status not in ACTIVE_STATUSES:
         return False
-    if incident.status == Status.TRIAGE:
+    if incident.status == Status.TRIAGE or _reminded(incident):
         return False
     authority.require("remind_prolonged", None, incident)
     person = notices.communicator(incident)
     minutes = settings.PROLONGED_P1_MINUTES
-    rows = notifications.notify(
+    notifications.notify(
         url=reverse("incidents:incident_email_users", args=[incident.reference]),
         topic=f"incident:{incident.pk}",
         key=f"prolonged-p1:{incident.pk}",
@@ -91,8 +97,6 @@ def prolonged_remind(*, incident_id: int, now: datetime | None = None) -> bool:
         ),
         now=now,
     )
-    if not rows:
-        return False
     timeline.communication(
         incident,
         None,
@@ -141,6 +145,7 @@ def draft(incident: Incident, now: datetime | None = None) -> dict:
 
 
 _SPLIT = re.compile(r"[\s,;]+")
+NONCE = re.compile(r"[A-Za-z0-9_-]{16,40}")
 
 
 def parse_addresses(text: str) -> list[str]:
@@ -175,8 +180,11 @@ def incident_email_users(
     body: str,
     to_subscribers: bool,
     addresses: str = "",
+    nonce: str = "",
     now: datetime | None = None,
-) -> SubscriberNotice:
+) -> tuple[SubscriberNotice, bool]:
+    """Send the composed email. nonce: the form's own, so that a resubmitted form (a double
+    click, a reload) sends nothing twice. Returns (notice, whether this call sent it)."""
     now = now or timezone.now()
     subject = " ".join((subject or "").split())
     body = (body or "").replace("\r\n", "\n").strip()
@@ -194,18 +202,21 @@ def incident_email_users(
     authority.require("email_users", actor, incident, holder=holder)
     if incident.status in (Status.TRIAGE, Status.FALSE_ALARM):
         raise ApplicationError("Verify the incident before emailing users about it.")
-    subscribers = subscriber_notices.affected_subscribers(incident) if to_subscribers else 0
+    subscribers = subscriber_selectors.affected_subscribers(incident) if to_subscribers else 0
     if not pasted and not subscribers:
         raise ApplicationError(
             "Nobody to send to: no subscriber follows the affected components; paste the "
             "addresses of the users affected.",
             field="addresses",
         )
-    sent_before = SubscriberNotice.objects.filter(
-        incident=incident, event=NoticeEvent.COMMUNICATION
-    ).count()
+    if not NONCE.fullmatch(nonce or ""):
+        raise ApplicationError("The form is incomplete; reload the page and send again.")
+    key = f"incident:{incident.pk}:communication:{nonce}"
+    existing = SubscriberNotice.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, False
     notice = subscriber_notices.create_communication(
-        key=f"incident:{incident.pk}:communication:{sent_before + 1}",
+        key=key,
         incident=incident,
         to_subscribers=to_subscribers,
         subject=subject,
@@ -224,4 +235,8 @@ def incident_email_users(
         at=now,
     )
     touch(incident)
-    return notice
+    return notice, True
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)

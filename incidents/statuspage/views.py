@@ -13,7 +13,7 @@ from ..forms import ComponentStatusForm, MaintenanceForm
 from ..models import Component, ComponentStatus, Maintenance
 from ..views.pages import VIEW, WORK, error_lines
 from . import selectors, serve
-from .subscriptions import notices as subscriber_notices
+from .subscriptions import selectors as subscriber_selectors
 
 
 def _page(request, *, error: str = "", status: int = 200, maintenance_form=None):
@@ -113,5 +113,5 @@ def subscribers(request):
     return render(
         request,
         "incidents/statuspage/subscribers.html",
-        {"audience": subscriber_notices.audience(), "notices": subscriber_notices.recent(50)},
+        {"audience": subscriber_selectors.audience(), "notices": subscriber_selectors.recent(50)},
     )

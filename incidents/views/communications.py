@@ -12,7 +12,7 @@ from portal.errors import ApplicationError
 
 from .. import selectors, services
 from ..services import communications
-from ..statuspage.subscriptions import notices as subscriber_notices
+from ..statuspage.subscriptions import selectors as subscriber_selectors
 from .pages import WORK
 
 
@@ -23,41 +23,51 @@ class EmailUsersForm(forms.Form):
     )
     to_subscribers = forms.BooleanField(required=False, initial=True)
     addresses = forms.CharField(
+        label="Other addresses",
         required=False,
         max_length=300_000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One per line, or separated by commas: the users of an affected subset.",
     )
+    nonce = forms.CharField(widget=forms.HiddenInput, max_length=40, required=False)
 
 
 @require_http_methods(["GET", "POST"])
 @permission_required(WORK, raise_exception=True)
 def email_users(request, reference: str):
     incident = selectors.incident_detail(reference)
-    subscribers = subscriber_notices.affected_subscribers(incident)
+    subscribers = subscriber_selectors.affected_subscribers(incident)
     if request.method == "POST":
         form = EmailUsersForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.incident_email_users(
+                _, sent = services.incident_email_users(
                     actor=request.user,
                     incident=incident,
                     subject=data["subject"],
                     body=data["body"],
                     to_subscribers=data["to_subscribers"],
                     addresses=data["addresses"],
+                    nonce=data["nonce"],
                 )
             except ApplicationError as refusal:
                 form.add_error(
                     refusal.field if refusal.field in form.fields else None, refusal.message
                 )
             else:
-                messages.success(request, "The email to affected users is on its way.")
+                messages.success(
+                    request,
+                    "The email to affected users is on its way."
+                    if sent
+                    else "This email was sent already; nothing was sent again.",
+                )
                 return redirect(incident)
         status = 422
     else:
-        form = EmailUsersForm(initial=communications.draft(incident))
+        form = EmailUsersForm(
+            initial={**communications.draft(incident), "nonce": communications.new_nonce()}
+        )
         status = 200
     return render(
         request,
@@ -66,7 +76,7 @@ def email_users(request, reference: str):
             "incident": incident,
             "form": form,
             "subscribers": subscribers,
-            "sent": subscriber_notices.recent(10, incident=incident),
+            "sent": subscriber_selectors.recent(10, incident=incident),
         },
         status=status,
     )

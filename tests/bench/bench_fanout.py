@@ -54,15 +54,24 @@ def main(argv=None) -> int:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--bulk-concurrency", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="one worker for every queue (make run's layout) instead of a bulk worker apart",
+    )
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     check_database(url)
+    import socket
+
     from aiosmtpd.controller import Controller
 
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=0)
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
-    port = smtp.server.sockets[0].getsockname()[1]
     tag = uuid.uuid4().hex[:6]
     queues = {
         "CELERY_TIMERS_QUEUE": f"bench-timers-{tag}",
@@ -126,6 +135,8 @@ def main(argv=None) -> int:
         queues[k]
         for k in ("CELERY_TIMERS_QUEUE", "CELERY_PAGES_QUEUE", "CELERY_TASK_DEFAULT_QUEUE")
     )
+    if args.one_worker:
+        urgent = ",".join(queues.values())
     processes = [
         subprocess.Popen(
             [*base, "worker", f"--concurrency={args.bulk_concurrency}",

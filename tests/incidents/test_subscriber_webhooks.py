@@ -3,6 +3,7 @@ the email composer (issue 14). Webhooks go to a real local HTTP server."""
 
 import http.server
 import json
+import re
 import threading
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from incidents.services import communications
 from incidents.statuspage import snapshot
 from incidents.statuspage.subscriptions import webhooks
 from portal import notifications, timers
+from portal.channels import PermanentError
 from portal.models import Channel, Notification
 from tests.incidents.test_subscribers import public_p1, subscribe_active
 
@@ -30,7 +32,7 @@ class Receiver:
     """A webhook receiver: answers the challenge, records every request (raw body kept for
     the signature), or fails with `status` when set."""
 
-    def __init__(self):
+    def __init__(self, redirect_to: str = ""):
         receiver = self
         self.requests: list[dict] = []
         self.status = 200
@@ -40,6 +42,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"headers": dict(self.headers), "body": body})
                 document = json.loads(body)
+                if redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", redirect_to)
+                    self.end_headers()
+                    return
                 self.send_response(receiver.status)
                 self.end_headers()
                 if document.get("type") == "subscription_challenge":
@@ -55,6 +62,21 @@ class Receiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+def webhook_notice(declare, url: str):
+    """An active webhook subscriber and its outbox row for a public P1 opening."""
+    subscriber = Subscriber.objects.create(
+        kind="webhook",
+        email="ops@example.org",
+        endpoint=url,
+        secret="s" * 64,
+        state=SubscriberState.ACTIVE,
+    )
+    public_p1(declare)
+    for _ in range(4):
+        timers.sweep()
+    return subscriber, Notification.objects.get(channel=Channel.WEBHOOK)
 
 
 @pytest.fixture
@@ -79,11 +101,44 @@ def receiver(settings):
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
         "http://100.64.0.1/hook",
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64 of 169.254.169.254
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[fec0::1]/hook",  # site-local
+        "http://[fd00::1]/hook",  # unique local
     ],
 )
 def test_private_loopback_and_link_local_urls_are_refused_by_the_address_check(url):
-    with pytest.raises(webhooks.Refused, match="private, loopback or link-local"):
+    with pytest.raises(webhooks.Refused, match="public internet addresses only"):
         webhooks.check_url(url)
+
+
+def test_an_unresolvable_name_gets_the_same_words_as_a_private_one():
+    with pytest.raises(webhooks.Unresolvable, match="public internet addresses only"):
+        webhooks.check_url("http://no-such-host.invalid/hook")
+
+
+def test_the_connection_refuses_a_private_peer_even_if_the_name_check_passed(settings):
+    """DNS rebinding: the name resolved to a public address at the check and to a private
+    one at the connection. The connection looks at the address it reached."""
+    server = Receiver()
+    try:
+        settings.SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS = []
+        with pytest.raises(PermanentError, match="private address"):
+            webhooks.post(server.url, b"{}", {})
+        assert server.requests == []
+    finally:
+        server.close()
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(settings):
+    settings.SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    server = Receiver(redirect_to="http://169.254.169.254/latest/meta-data/")
+    try:
+        with pytest.raises(RuntimeError, match="redirect, not followed"):
+            webhooks.post(server.url, b"{}", {})
+        assert len(server.requests) == 1
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/x", "http://user:pw@93.184.216.34/"])
@@ -131,7 +186,7 @@ def test_a_webhook_answers_the_challenge_and_receives_signed_notices(
         timers.sweep()
     notifications.dispatch_due()
     notices = receiver.requests[1:]
-    assert len(notices) >= 2
+    assert len(notices) == 2  # the component change and the incident opened, once each
     for request in notices:
         header = request["headers"]["X-Status-Signature"]
         assert webhooks.verify(secret, header, request["body"])
@@ -152,18 +207,8 @@ def test_a_webhook_answers_the_challenge_and_receives_signed_notices(
 
 
 def test_a_webhook_that_keeps_failing_is_dropped_and_its_contact_told(receiver, declare):
-    subscriber = Subscriber.objects.create(
-        kind="webhook",
-        email="ops@example.org",
-        endpoint=receiver.url,
-        secret="s" * 64,
-        state=SubscriberState.ACTIVE,
-    )
     receiver.status = 500
-    public_p1(declare)
-    for _ in range(4):
-        timers.sweep()
-    row = Notification.objects.get(channel=Channel.WEBHOOK)
+    subscriber, row = webhook_notice(declare, receiver.url)
     moment = timezone.now()
     for _ in range(notifications.MAX_ATTEMPTS):
         notifications.deliver(row.pk, now=moment)
@@ -175,6 +220,7 @@ def test_a_webhook_that_keeps_failing_is_dropped_and_its_contact_told(receiver, 
     assert subscriber.state == SubscriberState.DROPPED and "HTTP 500" in subscriber.last_error
     told = Notification.objects.get(reason="subscriber_dropped")
     assert told.destination == "ops@example.org" and receiver.url in told.body
+    assert "HTTP 500" not in told.body
 
 
 def test_embed_json_lists_only_flagged_open_incidents_and_the_script_is_cached_long(
@@ -218,7 +264,7 @@ def test_embed_json_lists_only_flagged_open_incidents_and_the_script_is_cached_l
     assert json.loads(client.get("/status/embed.json").content)["incidents"] == []
 
 
-def test_a_prolonged_p1_reminds_its_communicator_once(declare, responder, settings):
+def test_a_prolonged_p1_reminds_its_communicator_once(declare, responder, make_user):
     long_ago = timezone.now() - timedelta(hours=3)
     incident = declare(
         severity="P1", severity_reason="checkout down", now=long_ago, title="Checkout down"
@@ -231,6 +277,13 @@ def test_a_prolonged_p1_reminds_its_communicator_once(declare, responder, settin
     assert reminders.first().url == f"/incidents/{incident.reference}/email-users/"
     assert incident.events.filter(kind="communication").count() == 1
     # Armed again (an edit, a re-verification): still only once.
+    timers.schedule(communications.PROLONGED_TIMER, incident.pk, timezone.now())
+    timers.sweep()
+    assert reminders.count() == 2
+    assert incident.events.filter(kind="communication").count() == 1
+    # Someone else takes the Communications role and the P1 is armed again: still once.
+    other = make_user("cora", "Responder")
+    services.role_assign(actor=responder, incident=incident, role="communications", user=other)
     timers.schedule(communications.PROLONGED_TIMER, incident.pk, timezone.now())
     timers.sweep()
     assert reminders.count() == 2
@@ -265,6 +318,7 @@ def test_the_composer_is_prefilled_and_sends_to_subscribers_and_pasted_addresses
             "body": "Text",
             "to_subscribers": "on",
             "addresses": "a@example.org, nonsense",
+            "nonce": "n" * 20,
         },
     )
     assert (
@@ -279,6 +333,7 @@ def test_the_composer_is_prefilled_and_sends_to_subscribers_and_pasted_addresses
             "body": "What happened\nCheckout fails.",
             "to_subscribers": "on",
             "addresses": "a@example.org\nb@example.org",
+            "nonce": "n" * 20,
         },
     )
     assert sent.status_code == 302
@@ -299,7 +354,37 @@ def test_the_composer_refuses_an_empty_audience(login, responder, declare):
     incident = public_p1(declare)
     answer = login(responder).post(
         f"/incidents/{incident.reference}/email-users/",
-        {"subject": "S", "body": "B", "to_subscribers": "on", "addresses": ""},
+        {"subject": "S", "body": "B", "to_subscribers": "on", "addresses": "", "nonce": "n" * 20},
     )
     assert answer.status_code == 422 and "Nobody to send to" in answer.content.decode()
     assert not SubscriberNotice.objects.filter(event=NoticeEvent.COMMUNICATION).exists()
+
+
+def test_a_resubmitted_composer_form_sends_nothing_twice(login, responder, declare):
+    incident = public_p1(declare)
+    client = login(responder)
+    url = f"/incidents/{incident.reference}/email-users/"
+    nonce = re.search(r'name="nonce" value="([^"]+)"', client.get(url).content.decode()).group(1)
+    form = {"subject": "S", "body": "B", "addresses": "a@example.org", "nonce": nonce}
+    assert client.post(url, form).status_code == 302
+    again = client.post(url, form, follow=True)
+    assert "sent already" in again.content.decode()
+    assert SubscriberNotice.objects.filter(event=NoticeEvent.COMMUNICATION).count() == 1
+    assert incident.events.filter(kind="communication").count() == 1
+
+
+def test_a_webhook_whose_name_does_not_resolve_is_retried_not_dropped(settings, declare):
+    subscriber, row = webhook_notice(declare, "http://no-such-host.invalid/hook")
+    assert notifications.deliver(row.pk) == "retry"
+    subscriber.refresh_from_db()
+    assert subscriber.state == SubscriberState.ACTIVE
+
+
+def test_a_webhook_answering_410_gone_is_dropped_at_once(receiver, declare):
+    receiver.status = 410
+    subscriber, row = webhook_notice(declare, receiver.url)
+    assert notifications.deliver(row.pk) == "failed"
+    subscriber.refresh_from_db()
+    assert subscriber.state == SubscriberState.DROPPED
+    told = Notification.objects.get(reason="subscriber_dropped")
+    assert "HTTP" not in told.body  # the receiver's failure stays with staff

@@ -20,7 +20,7 @@ from incidents.models import (
     SubscriberState,
 )
 from incidents.services import maintenance
-from incidents.statuspage.subscriptions import notices
+from incidents.statuspage.subscriptions import fanout
 from incidents.statuspage.subscriptions import services as subscriptions
 from portal import notifications, timers
 from portal.models import Channel, Lane, Notification
@@ -47,6 +47,15 @@ def smtp(settings, smtp_server):  # noqa: F811
 def sign_up(client, email="reader@example.org", ip="203.0.113.7", **extra):
     return client.post(
         "/status/subscribe/", {"kind": "email", "email": email, **extra}, REMOTE_ADDR=ip
+    )
+
+
+def told(incident) -> list[str]:
+    """The notices subscribers were given about the incident, oldest first."""
+    return list(
+        SubscriberNotice.objects.filter(incident=incident)
+        .order_by("id")
+        .values_list("event", flat=True)
     )
 
 
@@ -140,6 +149,11 @@ def test_subscription_end_to_end_confirm_notice_and_one_click_unsubscribe(
 
 def test_the_answer_is_the_same_whether_new_pending_or_subscribed(client):
     first = sign_up(client, ip="203.0.113.1")
+    later = timezone.now() + timedelta(minutes=11)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        pending = sign_up(client, ip="203.0.113.3")
+    assert pending.content == first.content
+    assert Notification.objects.filter(reason="subscriber_confirmation").count() == 2
     Subscriber.objects.update(state=SubscriberState.ACTIVE)
     rows = Notification.objects.count()
     attempts = SignupAttempt.objects.count()
@@ -173,6 +187,10 @@ def test_a_client_network_is_throttled_and_told_so(client, settings):
     assert refused.status_code == 429
     assert b"Too many sign-ups from your network" in refused.content
     assert not Subscriber.objects.filter(email="r9@example.org").exists()
+    # Throttled, a subscribed address is answered the same as any other: nothing leaks.
+    Subscriber.objects.filter(email="r0@example.org").update(state=SubscriberState.ACTIVE)
+    subscribed = sign_up(client, email="r0@example.org", ip="2001:db8::abcd")
+    assert subscribed.status_code == 429
     assert sign_up(client, email="r9@example.org", ip="2001:db9::1").status_code == 200
 
 
@@ -244,11 +262,11 @@ def test_notices_reach_the_subscribers_of_affected_components_and_everyones(decl
 
 
 def test_one_row_per_subscriber_and_update_in_chunks(declare, monkeypatch):
-    monkeypatch.setattr(notices, "CHUNK", 3)
+    monkeypatch.setattr(fanout, "CHUNK", 3)
     for n in range(7):
         subscribe_active(f"s{n}@example.org")
     incident = public_p1(declare)
-    notice_timer = notices.FANOUT_TIMER
+    notice_timer = fanout.FANOUT_TIMER
     for _ in range(6):
         timers.sweep()
     notice = SubscriberNotice.objects.get(incident=incident)
@@ -262,6 +280,8 @@ def test_one_row_per_subscriber_and_update_in_chunks(declare, monkeypatch):
     for _ in range(4):
         timers.sweep()
     assert rows.count() == 7
+    notice.refresh_from_db()
+    assert notice.recipients == 7
 
 
 def test_a_status_change_and_its_public_update_make_one_notice(declare):
@@ -285,12 +305,7 @@ def test_a_status_change_and_its_public_update_make_one_notice(declare):
     )
     for _ in range(3):
         timers.sweep()
-    events = list(
-        SubscriberNotice.objects.filter(incident=incident)
-        .order_by("id")
-        .values_list("event", flat=True)
-    )
-    assert events == [NoticeEvent.INCIDENT_OPENED, NoticeEvent.INCIDENT_UPDATED]
+    assert told(incident) == [NoticeEvent.INCIDENT_OPENED, NoticeEvent.INCIDENT_UPDATED]
     update = SubscriberNotice.objects.filter(incident=incident).order_by("id").last()
     assert "A fix is deployed" in update.body and "Monitoring" in update.subject
 
@@ -374,3 +389,48 @@ def test_the_status_page_offers_the_sign_up_form_posting_to_its_own_endpoint(cli
     assert "form-action 'self'" in page["Content-Security-Policy"]
     assert "Set-Cookie" not in page.headers
     assert "public" in page["Cache-Control"]
+
+
+def test_an_incident_withdrawn_after_subscribers_heard_of_it_is_told_over_once(declare):
+    subscribe_active("r@example.org")
+    incident = public_p1(declare)
+    for _ in range(2):
+        timers.sweep()
+    services.incident_set_publicity(actor=incident.declared_by, incident=incident, is_public=False)
+    for _ in range(3):
+        timers.sweep()
+    assert told(incident) == [NoticeEvent.INCIDENT_OPENED, NoticeEvent.INCIDENT_RESOLVED]
+    services.incident_add_note(actor=incident.declared_by, incident=incident, text="x", tag="")
+    for _ in range(2):
+        timers.sweep()
+    assert SubscriberNotice.objects.filter(incident=incident).count() == 2
+
+
+def test_a_webhook_subscriber_changes_components_from_its_link(client, components):
+    subscriber = Subscriber.objects.create(
+        kind="webhook",
+        email="ops@example.org",
+        endpoint="https://93.184.216.34/hook",
+        state=SubscriberState.ACTIVE,
+    )
+    saved = client.post(
+        f"/status/subscriptions/{subscriber.token}/", {"components": [components[1].public_id]}
+    )
+    assert saved.status_code == 200 and b"Saved" in saved.content
+    assert list(subscriber.components.all()) == [components[1]]
+
+
+def test_a_pending_webhooks_contact_cannot_be_taken_over(client, settings):
+    settings.SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    url = "http://127.0.0.1:9/hook"
+    client.post(
+        "/status/subscribe/", {"kind": "webhook", "email": "owner@example.org", "endpoint": url}
+    )
+    later = timezone.now() + timedelta(minutes=11)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        client.post(
+            "/status/subscribe/",
+            {"kind": "webhook", "email": "thief@example.org", "endpoint": url},
+            REMOTE_ADDR="198.51.100.1",
+        )
+    assert Subscriber.objects.get().email == "owner@example.org"

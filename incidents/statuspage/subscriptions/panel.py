@@ -3,12 +3,12 @@ incident, with delivery counts, and the way to email affected users."""
 
 from django.template.loader import render_to_string
 
-from . import notices
+from . import selectors
 
 
 def incident_panel(request, incident) -> str:
     """Two queries at most: the notices, and their counts when there are any."""
-    told = notices.recent(10, incident=incident)
+    told = selectors.recent(10, incident=incident)
     if not told and not incident.is_public:
         return ""
     return render_to_string(

@@ -54,6 +54,10 @@ def send(notification) -> None:
     try:
         webhooks.check_url(notification.destination)
         reply = webhooks.post(notification.destination, body, headers)
+    except webhooks.Unresolvable:
+        error = RuntimeError("the webhook's host name did not resolve")
+        _failed(subscriber, notification, error, final=notification.attempts + 1 >= MAX_ATTEMPTS)
+        raise error from None
     except webhooks.Refused as refusal:
         error = PermanentError(str(refusal))
         _failed(subscriber, notification, error, final=True)

@@ -24,9 +24,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import notifications
+from portal import bulk, notifications
 from portal.errors import ApplicationError
-from portal.models import Channel, Notification
+from portal.models import Channel
 
 from ...models import (
     Component,
@@ -93,6 +93,14 @@ def clean(*, kind: str, email: str, endpoint: str = "", component_ids: list[str]
             raise ApplicationError(str(refusal), field="endpoint") from None
     else:
         endpoint = ""
+    components = chosen_components(component_ids)
+    return SignUp(
+        kind, email.lower() if kind == SubscriberKind.EMAIL else email, endpoint, components
+    )
+
+
+def chosen_components(component_ids) -> list[Component]:
+    """The components ticked (by public id): ApplicationError if one is not on the page."""
     ids = [i for i in dict.fromkeys(component_ids or []) if i]
     if len(ids) > MAX_COMPONENTS:
         raise ApplicationError("Too many components chosen.", field="components")
@@ -102,9 +110,7 @@ def clean(*, kind: str, email: str, endpoint: str = "", component_ids: list[str]
             "A chosen component is not on the status page any more; reload the page.",
             field="components",
         )
-    return SignUp(
-        kind, email.lower() if kind == SubscriberKind.EMAIL else email, endpoint, components
-    )
+    return components
 
 
 def confirm_token(subscriber: Subscriber) -> str:
@@ -115,9 +121,19 @@ def confirm_url(subscriber: Subscriber) -> str:
     return _site(reverse("subscription_confirm", args=[confirm_token(subscriber)]))
 
 
+def _client_key(client_address: str) -> str:
+    return _keyed("client", RateLimit.client(client_address))
+
+
 def _client_allowed(client: str, now: datetime) -> bool:
     recent = SignupAttempt.objects.filter(client=client, at__gte=now - timedelta(hours=1))
     return recent.count() < settings.SUBSCRIBE_LIMIT_PER_CLIENT
+
+
+def client_allowed(client_address: str, now: datetime | None = None) -> bool:
+    """Checked before anything else (the URL check resolves names): a client network over
+    its hourly limit is answered 429 whatever it asks."""
+    return _client_allowed(_client_key(client_address), now or timezone.now())
 
 
 def _address_allowed(address: str, now: datetime) -> bool:
@@ -132,9 +148,13 @@ def subscription_request(*, signup: SignUp, client_address: str, now: datetime |
     """A sign-up from the public form. Raises Throttled when the client's network signed up
     too often; otherwise returns None whatever happened, as the page answers."""
     now = now or timezone.now()
-    client = _keyed("client", RateLimit.client(client_address))
+    client = _client_key(client_address)
+    if not _client_allowed(client, now):
+        raise Throttled  # before looking at the address: the answer says nothing of it
     identity = signup.endpoint or signup.email
     address = _keyed("address", identity.lower())
+    # A webhook's contact is mailed too (confirmed, dropped): it has the same limit.
+    contact = _keyed("address", signup.email.lower()) if signup.endpoint else None
     query = Subscriber.objects.select_for_update()
     if signup.kind == SubscriberKind.WEBHOOK:
         existing = query.filter(kind=signup.kind, endpoint=signup.endpoint).first()
@@ -142,9 +162,7 @@ def subscription_request(*, signup: SignUp, client_address: str, now: datetime |
         existing = query.filter(kind=signup.kind, email=signup.email).first()
     if existing is not None and existing.is_active:
         return None  # already subscribed: nothing to write, nothing to send
-    if not _client_allowed(client, now):
-        raise Throttled
-    if not _address_allowed(address, now):
+    if not _address_allowed(address, now) or (contact and not _address_allowed(contact, now)):
         return None  # a confirmation went out moments ago: the same answer, nothing sent
     if existing is None:
         try:
@@ -168,13 +186,17 @@ def subscription_request(*, signup: SignUp, client_address: str, now: datetime |
             subscriber.ended_at = None
             subscriber.confirmed_at = None
             subscriber.last_error = ""
-        subscriber.email = signup.email
-        if signup.endpoint and not subscriber.secret:
-            subscriber.secret = secrets.token_hex(32)
+            # A new contact only for a subscription that had ended: nobody can take over a
+            # pending one's contact (where its manage link goes) from the public form.
+            subscriber.email = signup.email
+            if signup.endpoint:
+                subscriber.secret = secrets.token_hex(32)
     subscriber.confirmations_sent += 1
     subscriber.save()
     subscriber.components.set(signup.components)
     SignupAttempt.objects.create(client=client, address=address, at=now)
+    if contact:
+        SignupAttempt.objects.create(client="", address=contact, at=now)
     SignupAttempt.objects.filter(at__lt=now - timedelta(days=1)).delete()
     if subscriber.kind == SubscriberKind.WEBHOOK:
         _send_challenge(subscriber, now)
@@ -285,14 +307,12 @@ def subscriber_for_link(token: str) -> Subscriber:
 
 def _skip_pending(subscriber: Subscriber, why: str) -> int:
     """The notices not sent yet to someone who left are recorded as skipped, not sent."""
-    destination = subscriber.endpoint or subscriber.email
-    channel = Channel.WEBHOOK if subscriber.endpoint else Channel.EMAIL
-    return Notification.objects.filter(
-        destination=destination,
-        channel=channel,
-        status=Notification.Status.PENDING,
-        topic__startswith="subscribers:",
-    ).update(status=Notification.Status.SKIPPED, last_error=why)
+    return bulk.skip_pending(
+        channel=Channel.WEBHOOK if subscriber.endpoint else Channel.EMAIL,
+        destination=subscriber.endpoint or subscriber.email,
+        topic_prefix="subscribers:",
+        why=why,
+    )
 
 
 @transaction.atomic
@@ -321,13 +341,7 @@ def subscription_set_components(*, token: str, component_ids: list[str]) -> Subs
         raise ApplicationError(
             "This subscription has ended. Sign up again on the status page to get notices."
         )
-    signup = clean(
-        kind=subscriber.kind,
-        email=subscriber.email,
-        endpoint="",
-        component_ids=component_ids,
-    )
-    subscriber.components.set(signup.components)
+    subscriber.components.set(chosen_components(component_ids))
     return subscriber
 
 
@@ -381,8 +395,9 @@ def webhook_drop(*, subscriber_id: int, error: str, now: datetime | None = None)
         destinations=[(Channel.EMAIL, subscriber.email)],
         subject=f"Your webhook no longer receives {page} status updates",
         body=(
-            f"Notices to {subscriber.endpoint} kept failing, so we stopped sending them.\n"
-            f"The last error: {error[:500]}\n\n"
+            # Not the error itself: a receiver's failures say nothing to the contact that
+            # could map someone else's network. Staff see it on the subscriber.
+            f"Notices to {subscriber.endpoint} kept failing, so we stopped sending them.\n\n"
             f"When the endpoint works again, sign up again: {settings.STATUS_PAGE_URL}"
         ),
         now=now,

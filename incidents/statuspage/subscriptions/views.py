@@ -16,7 +16,7 @@ from portal.security import client_ip
 
 from ...models import SubscriberKind, SubscriberState
 from ..records import Page
-from . import notices, services
+from . import selectors, services
 
 SENT = (
     "If {address} can receive our updates, a message with a confirmation link is on its way. "
@@ -53,7 +53,7 @@ def _public(view):
 def _form_context(data=None, errors=None, kind=SubscriberKind.EMAIL):
     data = data or {}
     return {
-        "components": notices.components_choices(),
+        "components": selectors.components_choices(),
         "chosen": set(data.get("components", [])),
         "email": data.get("email", ""),
         "endpoint": data.get("endpoint", ""),
@@ -77,6 +77,8 @@ def subscribe(request):
         "components": [c[:16] for c in request.POST.getlist("components")[:300]],
     }
     try:
+        if not services.client_allowed(client_ip(request)):
+            raise services.Throttled
         signup = services.clean(
             kind=data["kind"],
             email=data["email"],

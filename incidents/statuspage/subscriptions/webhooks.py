@@ -31,6 +31,21 @@ class Refused(ValueError):
     """The URL may not be used for a webhook; the message says why, in the sign-up's words."""
 
 
+class Unresolvable(Refused):
+    """The URL's host name does not resolve (now): refused at sign-up, retried at sending."""
+
+
+class Gone(PermanentError):
+    """The receiver answered 410 Gone: it asks to be unsubscribed."""
+
+
+NOT_PUBLIC = (
+    "This URL cannot be used: its host must resolve to public internet addresses only (not "
+    "private, loopback or link-local ones)."
+)
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _allowed_networks():
     nets = []
     for text in settings.SUBSCRIBER_WEBHOOK_ALLOW_NETWORKS:
@@ -41,10 +56,23 @@ def _allowed_networks():
 def address_allowed(address: str) -> bool:
     """A public (globally routed) unicast address, or one the operator allowed by network."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     if any(ip in net for net in _allowed_networks()):
         return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        # An IPv4 address carried inside IPv6 (mapped, NAT64, 6to4, Teredo) is judged as the
+        # IPv4 address it reaches.
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip in NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip.teredo is not None:
+            ip = ip.teredo[1]
+        if any(ip in net for net in _allowed_networks()):
+            return True
     return ip.is_global and not ip.is_multicast
 
 
@@ -63,16 +91,15 @@ def check_url(url: str) -> None:
     try:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise Refused(f"{parts.hostname} cannot be resolved.") from None
+        # The same words as a private address: the public form tells nobody which of the
+        # portal's internal names exist.
+        raise Unresolvable(NOT_PUBLIC) from None
     addresses = {info[4][0] for info in infos}
     if not addresses:
-        raise Refused(f"{parts.hostname} cannot be resolved.")
+        raise Unresolvable(NOT_PUBLIC)
     for address in addresses:
         if not address_allowed(address):
-            raise Refused(
-                "This URL leads to a private, loopback or link-local address; a webhook must "
-                "be reachable on the public internet."
-            )
+            raise Refused(NOT_PUBLIC)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -146,7 +173,7 @@ _opener = urllib.request.build_opener(
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float = TIMEOUT) -> bytes:
     """POST and return at most 4 KiB of the answer; a 2xx is success, anything else raises
-    (4xx other than 408/429: PermanentError)."""
+    (410 Gone: Gone, which drops the subscriber at once)."""
     request = urllib.request.Request(url, data=body, method="POST")
     for name, value in {"Content-Type": "application/json", "User-Agent": USER_AGENT}.items():
         request.add_header(name, value)
@@ -163,6 +190,8 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float = TIM
             raise RuntimeError(
                 f"HTTP {error.code} (a redirect, not followed) from {host}"
             ) from None
-        if 400 <= error.code < 500 and error.code not in (408, 429):
-            raise PermanentError(f"HTTP {error.code} from {host}") from None
+        if error.code == 410:
+            raise Gone(f"HTTP 410 from {host}") from None
+        # Any other answer is retried with backoff: a receiver being redeployed answers 404
+        # for a minute. Retries spent, the subscriber is dropped.
         raise RuntimeError(f"HTTP {error.code} from {host}") from None
