@@ -120,6 +120,8 @@ def _pages(board):
         ("incident in triage, breached", board["breached"].get_absolute_url()),
         ("incident resolved", board["resolved"].get_absolute_url()),
         ("internal status", "/status/internal/"),
+        ("status page subscribers", "/status/internal/subscribers/"),
+        ("email affected users", board["mid"].get_absolute_url() + "email-users/"),
         ("runbook library", "/runbooks/"),
         ("runbook", "/runbooks/database-incidents/"),
         ("runbook version", "/runbooks/database-incidents/v1/"),

@@ -86,6 +86,7 @@ def test_public_pages_pass_axe_and_fit_a_phone(
         ("status", "/status/"),
         ("history", "/status/history/"),
         ("incident", f"/status/incidents/{outage.public_id}/"),
+        ("subscribe", "/status/subscribe/"),
     ):
         page.goto(f"{base}{path}")
         for violation in axe.run(page, options=AXE_OPTIONS).response["violations"]:

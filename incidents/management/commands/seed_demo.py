@@ -12,7 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import services
-from incidents.models import Component, ComponentGroup, Incident, Integration, Status
+from incidents.models import (
+    Component,
+    ComponentGroup,
+    Incident,
+    Integration,
+    Status,
+    Subscriber,
+    SubscriberKind,
+    SubscriberState,
+)
 from portal import roles
 from portal.models import Escalation, Profile, Team
 from portal.oncall import demo as oncall_demo
@@ -65,6 +74,7 @@ class Command(BaseCommand):
             users, teams = self._people()
             oncall_demo.seed(users, teams)
             self._components(teams)
+            self._subscribers()
             created = self._incidents(users)
             self._answer_pages(users)
         self.stdout.write(
@@ -72,6 +82,22 @@ class Command(BaseCommand):
                 f"Demo data ready ({created} new incident{'s' if created != 1 else ''})."
             )
         )
+
+    def _subscribers(self) -> None:
+        """A few confirmed status-page subscribers (mail goes to the console in the demo):
+        one for everything, one for the AI components only."""
+        now = timezone.now()
+        for email, names in (
+            ("reader@example.org", []),
+            ("ai-watcher@example.org", ["AI suggestions service", "AI provider integration"]),
+        ):
+            subscriber, created = Subscriber.objects.get_or_create(
+                kind=SubscriberKind.EMAIL,
+                email=email,
+                defaults={"state": SubscriberState.ACTIVE, "confirmed_at": now},
+            )
+            if created and names:
+                subscriber.components.set(Component.objects.filter(name__in=names))
 
     def _people(self):
         User = get_user_model()
