@@ -135,20 +135,27 @@ def main(argv=None) -> int:
         queues[k]
         for k in ("CELERY_TIMERS_QUEUE", "CELERY_PAGES_QUEUE", "CELERY_TASK_DEFAULT_QUEUE")
     )
+
+    def worker(name: str, concurrency: int, serving: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*base, "worker", f"--concurrency={concurrency}", f"--queues={serving}",
+             "--loglevel=WARNING", f"--hostname={name}-{tag}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
     if args.one_worker:
-        urgent = ",".join(queues.values())
+        workers = [worker("all", args.bulk_concurrency, ",".join(queues.values()))]
+        layout = f"one worker (concurrency {args.bulk_concurrency}) for every queue"
+    else:
+        workers = [
+            worker("bulk", args.bulk_concurrency, queues["CELERY_BULK_QUEUE"]),
+            worker("urgent", 1, urgent),
+        ]
+        layout = (
+            f"bulk worker concurrency {args.bulk_concurrency}, one worker for pages and notices"
+        )
     processes = [
-        subprocess.Popen(
-            [*base, "worker", f"--concurrency={args.bulk_concurrency}",
-             f"--queues={queues['CELERY_BULK_QUEUE']}", "--loglevel=WARNING",
-             f"--hostname=bulk-{tag}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ),
-        subprocess.Popen(
-            [*base, "worker", "--concurrency=1", f"--queues={urgent}", "--loglevel=WARNING",
-             f"--hostname=urgent-{tag}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ),
+        *workers,
         subprocess.Popen(
             [*base, "beat", "--loglevel=WARNING", f"--schedule={tmp / 'beat-schedule'}"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -157,7 +164,7 @@ def main(argv=None) -> int:
     broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
     print(
         f"{args.subscribers} subscribers; database {urlsplit(url).scheme}, broker {broker}; "
-        f"bulk worker concurrency {args.bulk_concurrency}, one worker for pages and notices."
+        f"{layout}."
     )
     try:
         time.sleep(6)  # the workers and beat start
