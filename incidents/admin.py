@@ -7,6 +7,8 @@ from .models import (
     ComponentGroup,
     Incident,
     Integration,
+    Subscriber,
+    SubscriberNotice,
     TimelineEvent,
 )
 
@@ -84,4 +86,39 @@ class IntegrationAdmin(admin.ModelAdmin):
     readonly_fields = ["kind", "token_hint", "created_at", "last_received_at", "revoked_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Status-page subscribers: looked up and removed here (a request to be forgotten);
+    they sign up, confirm and change their components themselves. The token and the
+    webhook secret are never shown."""
+
+    list_display = ["email", "endpoint", "kind", "state", "created_at", "confirmed_at", "ended_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["email", "endpoint"]
+    fields = [
+        "kind", "email", "endpoint", "components", "state", "created_at", "confirmed_at",
+        "ended_at", "last_error",
+    ]  # fmt: skip
+    readonly_fields = [
+        "kind", "email", "endpoint", "components", "state", "created_at", "confirmed_at",
+        "ended_at", "last_error",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SubscriberNotice)
+class SubscriberNoticeAdmin(admin.ModelAdmin):
+    list_display = ["subject", "event", "created_at", "recipients", "fanned_out_at"]
+    list_filter = ["event"]
+    exclude = ["payload", "extra_addresses"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
