@@ -117,6 +117,21 @@ def test_an_unresolvable_name_gets_the_same_words_as_a_private_one():
         webhooks.check_url("http://no-such-host.invalid/hook")
 
 
+def test_a_slow_resolver_is_given_up_on_after_the_timeout(monkeypatch):
+    import time as clock
+
+    def slow(*args, **kwargs):
+        clock.sleep(0.5)
+        return [(None, None, None, None, ("93.184.216.34", 443))]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", slow)
+    monkeypatch.setattr(webhooks, "RESOLVE_TIMEOUT", 0.1)
+    started = clock.monotonic()
+    with pytest.raises(webhooks.Unresolvable):
+        webhooks.check_url("https://slow.example.org/hook")
+    assert clock.monotonic() - started < 0.4
+
+
 def test_the_connection_refuses_a_private_peer_even_if_the_name_check_passed(settings):
     """DNS rebinding: the name resolved to a public address at the check and to a private
     one at the connection. The connection looks at the address it reached."""

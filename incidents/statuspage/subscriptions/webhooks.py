@@ -8,6 +8,7 @@ HMAC-SHA256(secret, "<t>.<raw body>"), and reject a timestamp more than five min
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import hmac
 import http.client
@@ -89,8 +90,8 @@ def check_url(url: str) -> None:
     except ValueError:
         raise Refused("The URL's port is not a number from 1 to 65535.") from None
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+        infos = _resolve(parts.hostname, port)
+    except (OSError, UnicodeError, TimeoutError):
         # The same words as a private address: the public form tells nobody which of the
         # portal's internal names exist.
         raise Unresolvable(NOT_PUBLIC) from None
@@ -100,6 +101,22 @@ def check_url(url: str) -> None:
     for address in addresses:
         if not address_allowed(address):
             raise Refused(NOT_PUBLIC)
+
+
+# Name lookups for the public sign-up form run here, each bounded by RESOLVE_TIMEOUT: a
+# slow resolver never holds a web worker longer than that. A lookup that overruns finishes
+# in its pool thread; at most RESOLVERS run at once.
+RESOLVE_TIMEOUT = 3.0
+RESOLVERS = 4
+_resolver = concurrent.futures.ThreadPoolExecutor(RESOLVERS, thread_name_prefix="webhook-dns")
+
+
+def _resolve(host: str, port: int):
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, proto=socket.IPPROTO_TCP)
+    try:
+        return lookup.result(timeout=RESOLVE_TIMEOUT)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(f"resolving {host} took over {RESOLVE_TIMEOUT} s") from None
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
