@@ -1,15 +1,22 @@
 """Email through Django's mail backend (SMTP in production). The Message-ID is derived from
 the outbox row's idempotency key, so when a worker dies after the mail server accepted a
 message but before the row was marked sent, the retry carries the same Message-ID and mail
-clients (and tests) recognise the two as one message."""
+clients (and tests) recognise the two as one message.
 
+A worker keeps its connection to the mail relay open for up to REUSE_SECONDS and sends the
+next message over it (a subscriber fan-out sends thousands): a connection the relay closed
+meanwhile is replaced once, at once."""
+
+import contextlib
 import hashlib
 import smtplib
+import threading
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 
 from . import PermanentError
@@ -42,6 +49,63 @@ EXTRA_HEADERS = frozenset(
 )
 
 
+REUSE_SECONDS = 30.0
+_held = threading.local()
+
+
+def _relay() -> tuple:
+    return (
+        settings.EMAIL_BACKEND,
+        getattr(settings, "EMAIL_HOST", ""),
+        getattr(settings, "EMAIL_PORT", 0),
+        getattr(settings, "EMAIL_HOST_USER", ""),
+    )
+
+
+def forget_connection() -> None:
+    """Close this thread's held connection (a failed send; or the relay's settings changed)."""
+    held = getattr(_held, "connection", None)
+    _held.connection = None
+    if held is not None:
+        with contextlib.suppress(Exception):  # already gone
+            held[1].close()
+
+
+def _connection():
+    """This thread's open connection to the relay, opened anew when the relay changed or the
+    connection is older than REUSE_SECONDS."""
+    relay, now = _relay(), time.monotonic()
+    held = getattr(_held, "connection", None)
+    if held is not None and held[0] == relay and now - held[2] < REUSE_SECONDS:
+        return held[1]
+    forget_connection()
+    connection = get_connection(fail_silently=False)
+    connection.open()
+    _held.connection = (relay, connection, now)
+    return connection
+
+
+def _deliver(message: EmailMessage) -> None:
+    reused = getattr(_held, "connection", None) is not None
+    message.connection = _connection()
+    try:
+        message.send(fail_silently=False)
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        forget_connection()
+        if not reused:
+            raise
+        # The relay closed the connection we held: once more on a fresh one.
+        message.connection = _connection()
+        try:
+            message.send(fail_silently=False)
+        except Exception:
+            forget_connection()
+            raise
+    except Exception:
+        forget_connection()
+        raise
+
+
 def send(notification) -> None:
     to = address(notification)
     try:
@@ -66,7 +130,7 @@ def send(notification) -> None:
         },
     )
     try:
-        message.send(fail_silently=False)
+        _deliver(message)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         if codes and all(code >= 500 for code in codes):

@@ -3,10 +3,13 @@ registry, skipped channels, permanent errors, circuits per provider, lanes, a le
 from each claim, the task's time limit, and a Message-ID that survives a retry."""
 
 import http.server
+import smtplib
+import socket
 import threading
 import time
 import urllib.request
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -354,3 +357,39 @@ def test_the_admin_lists_rows_to_people_and_to_bare_destinations(db, client, adm
     assert page.status_code == 200
     html = page.content.decode()
     assert "reader@example.org" in html and "Pat" in html
+
+
+def test_a_worker_sends_many_emails_over_one_connection_and_replaces_a_closed_one(db, smtp):
+    """A fan-out's thousands of emails do not each open a connection to the relay; a
+    connection the relay closed meanwhile is replaced at once, and nothing is lost."""
+    inbox = smtp()
+    sessions = []
+    original = smtplib.SMTP.connect
+
+    def counting_connect(self, *args, **kwargs):
+        sessions.append(args)
+        return original(self, *args, **kwargs)
+
+    email_channel.forget_connection()
+    with mock.patch.object(smtplib.SMTP, "connect", counting_connect):
+        for n in range(5):
+            notifications.notify(
+                key=f"reuse:{n}",
+                reason="subscriber_update",
+                destinations=[(Channel.EMAIL, f"r{n}@example.org")],
+                subject=f"Update {n}",
+            )
+        notifications.dispatch_due()
+        assert len(inbox.messages) == 5 and len(sessions) == 1
+        # The relay drops the idle connection: the next send reconnects and goes through.
+        email_channel._held.connection[1].connection.sock.shutdown(socket.SHUT_RDWR)
+        notifications.notify(
+            key="reuse:after",
+            reason="subscriber_update",
+            destinations=[(Channel.EMAIL, "late@example.org")],
+            subject="After the drop",
+        )
+        notifications.dispatch_due()
+    assert len(inbox.messages) == 6 and len(sessions) == 2
+    assert Notification.objects.filter(status="sent").count() == 6
+    email_channel.forget_connection()
