@@ -80,7 +80,8 @@ def _connection():
         return held[1]
     forget_connection()
     connection = get_connection(fail_silently=False)
-    connection.open()
+    if hasattr(connection, "open"):  # every Django backend has it; a bare stub may not
+        connection.open()
     _held.connection = (relay, connection, now)
     return connection
 
