@@ -113,7 +113,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 @admin.register(SubscriberNotice)
 class SubscriberNoticeAdmin(admin.ModelAdmin):
-    list_display = ["subject", "event", "created_at", "recipients", "fanned_out_at"]
+    list_display = ["subject", "event", "created_at", "fanned_out_at"]
     list_filter = ["event"]
     exclude = ["payload", "extra_addresses"]
 

@@ -27,6 +27,9 @@ class SeverityLevel:
     # Spec "Response Activation": after hours P3/P4 are "tracked for next business day", so
     # their response time counts working hours only (the default escalation policy's).
     business_hours_clock: bool = False
+    # Spec "Email Communications": "for prolonged P1 incidents (>2 hours)" the affected users
+    # are emailed; PROLONGED_P1_MINUTES says how long is prolonged.
+    email_users_when_prolonged: bool = False
 
     def needs_postmortem(self, *, significant: bool = False) -> bool:
         return self.postmortem_required or (significant and self.postmortem_if_significant)
@@ -37,7 +40,7 @@ class SeverityLevel:
 
     @property
     def response_time_display(self) -> str:
-        return _duration(self.response_time)
+        return duration(self.response_time)
 
     @property
     def first_update_within(self) -> timedelta:
@@ -51,14 +54,15 @@ class SeverityLevel:
     def cadence_display(self) -> str:
         if self.update_cadence is None:
             return "At start, significant developments and resolution"
-        return f"Every {_duration(self.update_cadence)}"
+        return f"Every {duration(self.update_cadence)}"
 
     @property
     def channels_display(self) -> str:
         return " + ".join(Channel(c).label for c in self.channels)
 
 
-def _duration(td: timedelta) -> str:
+def duration(td: timedelta) -> str:
+    """A duration as the tables show it: \"15 min\", \"2 h\"."""
     minutes = int(td.total_seconds() // 60)
     if minutes % 60:
         return f"{minutes} min"
@@ -83,6 +87,7 @@ SEVERITIES: dict[str, SeverityLevel] = {
             update_cadence=timedelta(minutes=30),
             css="danger",
             postmortem_required=True,
+            email_users_when_prolonged=True,
         ),
         SeverityLevel(
             code="P2",

@@ -3,14 +3,14 @@
 Every change to an incident calls exactly one of these inside the service's transaction.
 Nothing else creates, updates or deletes TimelineEvent rows."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from portal.models import display_name
 
 from .models import Incident, TimelineEvent, Visibility
-from .severity import severity
+from .severity import duration, severity
 
 KINDS: dict[str, str] = {
     "declared": "Declared",
@@ -436,10 +436,8 @@ def _describe(event: TimelineEvent) -> str:
             if p.get("action") == "reminded":
                 reminded = (p.get("reminded") or {}).get("name") or "nobody (no one holds the "
                 reminded += "" if p.get("reminded") else "Communications or Commander role)"
-                return (
-                    f"P1 open for over {p.get('minutes', 120) // 60} hours: reminded {reminded} "
-                    "to email affected users."
-                )
+                over = duration(timedelta(minutes=p.get("minutes", 120)))
+                return f"Open for over {over}: reminded {reminded} to email affected users."
             return (
                 f"{who} emailed affected users “{p.get('subject')}”: "
                 f"{p.get('subscribers', 0)} subscribers of the affected components and "

@@ -1,3 +1,5 @@
+import asyncio
+import email
 import os
 import socket
 from datetime import timedelta
@@ -296,3 +298,64 @@ def restore_senders():
     yield
     _senders.clear()
     _senders.update(saved)
+
+
+# -- A real SMTP server standing in for the mail relay (the outside world) ------------------
+
+
+class Inbox:
+    """A real SMTP server's inbox (aiosmtpd), optionally stalling `stall` s per message."""
+
+    def __init__(self, stall: float = 0.0):
+        self.stall = stall
+        self.messages: list[email.message.Message] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.stall:
+            await asyncio.sleep(self.stall)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return sorted(str(m["Subject"]) for m in self.messages)
+
+
+@pytest.fixture
+def smtp_server():
+    """Starts SMTP servers on free ports: `start(stall=0.0) -> (inbox, port)`."""
+    from aiosmtpd.controller import Controller
+
+    controllers = []
+
+    def start(stall: float = 0.0) -> tuple[Inbox, int]:
+        inbox = Inbox(stall)
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        controllers.append(controller)
+        return inbox, controller.port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(settings, smtp_server):
+    """A local SMTP server that the portal's mail backend sends to: `start(stall=0.0)`."""
+
+    def start(stall: float = 0.0):
+        inbox, port = smtp_server(stall)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        return inbox
+
+    return start
+
+
+def free_port() -> int:
+    """A port nothing listens on (once this returns): a stopped server, or one to start."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

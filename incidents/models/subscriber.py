@@ -74,13 +74,21 @@ class Subscriber(models.Model):
     def is_active(self) -> bool:
         return self.state == SubscriberState.ACTIVE
 
+    @staticmethod
+    def links(token: str) -> tuple[str, str]:
+        """(manage, unsubscribe): the absolute links a subscriber's messages carry (the
+        fan-out has tokens, not rows)."""
+        site = settings.SITE_URL.rstrip("/")
+        return (
+            site + reverse("subscription_manage", args=[token]),
+            site + reverse("subscription_unsubscribe", args=[token]),
+        )
+
     def manage_url(self) -> str:
-        return settings.SITE_URL.rstrip("/") + reverse("subscription_manage", args=[self.token])
+        return self.links(self.token)[0]
 
     def unsubscribe_url(self) -> str:
-        return settings.SITE_URL.rstrip("/") + reverse(
-            "subscription_unsubscribe", args=[self.token]
-        )
+        return self.links(self.token)[1]
 
 
 class NoticeEvent(models.TextChoices):
@@ -134,7 +142,6 @@ class SubscriberNotice(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     cursor = models.PositiveBigIntegerField(default=0)
-    recipients = models.PositiveIntegerField(default=0)
     fanned_out_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -15,13 +15,12 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import notifications, timers
+from portal.channels.email import is_address
 from portal.errors import ApplicationError
 from portal.models import display_name
 
@@ -34,6 +33,7 @@ from ..models import (
     Status,
     SubscriberNotice,
 )
+from ..severity import duration
 from ..statuspage import public, rules
 from ..statuspage.subscriptions import notices as subscriber_notices
 from ..statuspage.subscriptions import selectors as subscriber_selectors
@@ -50,6 +50,11 @@ def prolonged_after() -> timedelta:
     return timedelta(minutes=settings.PROLONGED_P1_MINUTES)
 
 
+def _prolongable(incident: Incident) -> bool:
+    """Open, at a severity whose prolonged incidents email their users (the severity table)."""
+    return incident.status in ACTIVE_STATUSES and incident.severity_level.email_users_when_prolonged
+
+
 def _reminded(incident: Incident) -> bool:
     return incident.events.filter(kind="communication", params__action="reminded").exists()
 
@@ -58,7 +63,7 @@ def arm(incident: Incident) -> None:
     """Inside a service's transaction, after the severity or status may have changed: a P1
     that is open has its reminder armed at its start plus the threshold (once: not again
     after it was sent); anything else not."""
-    if incident.severity == "P1" and incident.status in ACTIVE_STATUSES and not _reminded(incident):
+    if _prolongable(incident) and not _reminded(incident):
         timers.schedule(PROLONGED_TIMER, incident.pk, incident.detected_at + prolonged_after())
     else:
         timers.cancel(PROLONGED_TIMER, incident.pk)
@@ -72,24 +77,24 @@ def _prolonged_timer(timer, now) -> None:
 @transaction.atomic
 def prolonged_remind(*, incident_id: int, now: datetime | None = None) -> bool:
     """System action: remind whoever communicates to email affected users. Once per
-    incident, however often the P1 is armed again (the notice's key)."""
+    incident, however often it is armed again (its timeline event says it was sent)."""
     now = now or timezone.now()
     incident = lock_for_timer(incident_id)
-    if incident is None or incident.severity != "P1" or incident.status not in ACTIVE_STATUSES:
+    if incident is None or not _prolongable(incident):
         return False
     if incident.status == Status.TRIAGE or _reminded(incident):
         return False
     authority.require("remind_prolonged", None, incident)
     person = notices.communicator(incident)
-    minutes = settings.PROLONGED_P1_MINUTES
+
     notifications.notify(
         url=reverse("incidents:incident_email_users", args=[incident.reference]),
         topic=f"incident:{incident.pk}",
         key=f"prolonged-p1:{incident.pk}",
         reason="prolonged_p1",
         recipients=[person] if person else list(notices.managers()),
-        subject=f"{incident.reference} has been a P1 for over {minutes // 60} hours: email the "
-        "affected users",
+        subject=f"{incident.reference} has been a {incident.severity} for over "
+        f"{duration(prolonged_after())}: email the affected users",
         body=(
             "The procedures ask for an email to affected users when a P1 lasts over two "
             "hours: what happened, the current status, next steps and whom to ask. The "
@@ -102,7 +107,7 @@ def prolonged_remind(*, incident_id: int, now: datetime | None = None) -> bool:
         None,
         action="reminded",
         reminded={"id": person.pk, "name": display_name(person)} if person else None,
-        minutes=minutes,
+        minutes=settings.PROLONGED_P1_MINUTES,
         at=now,
     )
     touch(incident)
@@ -157,14 +162,7 @@ def parse_addresses(text: str) -> list[str]:
         raise ApplicationError(
             f"At most {MAX_ADDRESSES} addresses at once (pasted {len(found)}).", field="addresses"
         )
-    bad = []
-    for address in found:
-        try:
-            if len(address) > 254:
-                raise ValidationError("too long")
-            validate_email(address)
-        except ValidationError:
-            bad.append(address)
+    bad = [address for address in found if not is_address(address)]
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise ApplicationError(f"Not email addresses: {shown}.", field="addresses")

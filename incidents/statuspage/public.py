@@ -320,8 +320,9 @@ def one_incident(public_id: str, by_pk=None) -> PublicIncident | None:
     return found[0] if found else None
 
 
-def one_maintenance(public_id: str) -> PublicIncident | None:
-    _, by_pk = _components()
+def one_maintenance(public_id: str, by_pk=None) -> PublicIncident | None:
+    if by_pk is None:
+        _, by_pk = _components()
     found = maintenances(Maintenance.objects.filter(public_id=public_id), by_pk)
     return found[0] if found else None
 

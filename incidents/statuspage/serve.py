@@ -253,8 +253,9 @@ def answer(request) -> HttpResponse:
     path = request.path
     if path == embed.PATH:
         return _script(request)
-    if not path.endswith("/") and path.startswith("/status/") and path != embed.DATA_PATH:
-        # As APPEND_SLASH would: /status/history -> /status/history/ (query kept).
+    if path.startswith("/status/") and not path.endswith("/") and "." not in path[8:]:
+        # As APPEND_SLASH would: /status/history -> /status/history/ (query kept); a file
+        # (/status/embed.json) is answered as it is.
         query = request.META.get("QUERY_STRING", "")
         response = HttpResponse(status=301)
         response["Location"] = f"{path}/" + (f"?{query}" if query else "")

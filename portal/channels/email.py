@@ -80,8 +80,7 @@ def _connection():
         return held[1]
     forget_connection()
     connection = get_connection(fail_silently=False)
-    if hasattr(connection, "open"):  # every Django backend has it; a bare stub may not
-        connection.open()
+    connection.open()
     _held.connection = (relay, connection, now)
     return connection
 
@@ -107,12 +106,19 @@ def _deliver(message: EmailMessage) -> None:
         raise
 
 
+def is_address(text: str) -> bool:
+    """An email address a mail server can take (RFC 5321 caps a path at 254 characters)."""
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return len(text) <= 254
+
+
 def send(notification) -> None:
     to = address(notification)
-    try:
-        validate_email(to)
-    except ValidationError as error:
-        raise PermanentError(f"{to!r} is not a valid email address") from error
+    if not is_address(to):
+        raise PermanentError(f"{to!r} is not a valid email address")
     body = notification.body
     if notification.url:
         body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}{notification.url}"

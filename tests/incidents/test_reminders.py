@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from incidents import services
@@ -131,14 +132,12 @@ def test_failed_delivery_retries_with_backoff_then_shows_on_the_incident(
     assert "Notifications not delivered" in page and "SMTP server refused" in page
 
 
-class BrokenBackend:
-    """A mail relay that refuses connections while `broken` (the outside world, stubbed)."""
+class BrokenBackend(BaseEmailBackend):
+    """A mail relay that refuses connections while `broken` (the outside world, stubbed
+    behind Django's mail backend API)."""
 
     broken = True
     sent: list = []
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         if BrokenBackend.broken:

@@ -13,7 +13,6 @@ from incidents import services
 from incidents.models import Subscriber, SubscriberNotice, SubscriberState
 from portal.channels.email import message_id
 from portal.models import Notification
-from tests.portal.conftest import smtp_server  # noqa: F401  (the fixture)
 from tests.portal.test_celery_worker import CeleryProcesses
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,7 +22,7 @@ SUBSCRIBERS = 150
 
 def test_one_email_per_subscriber_and_update_through_a_worker_kill(
     declare,
-    smtp_server,  # noqa: F811  (the fixture imported above)
+    smtp_server,
     tmp_path,
 ):
     inbox, port = smtp_server(stall=0.03)

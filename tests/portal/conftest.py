@@ -1,9 +1,7 @@
 """Shared pieces for the portal's tests: local servers standing in for the outside world, and
 a clean slate for the process-local platform state (the Redis breaker, the banner cache)."""
 
-import asyncio
 import contextlib
-import email
 import socket
 import threading
 import time
@@ -11,13 +9,7 @@ import time
 import pytest
 
 from portal import health, resilience
-
-
-def free_port() -> int:
-    """A port nothing listens on (once this returns): a stopped server, or one to start."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port  # noqa: F401  (its home; imported from here too)
 
 
 def wait_for(predicate, timeout: float = 45.0) -> bool:
@@ -27,23 +19,6 @@ def wait_for(predicate, timeout: float = 45.0) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-
-class Inbox:
-    """A real SMTP server's inbox (aiosmtpd), optionally stalling `stall` s per message."""
-
-    def __init__(self, stall: float = 0.0):
-        self.stall = stall
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.stall:
-            await asyncio.sleep(self.stall)
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        return sorted(str(m["Subject"]) for m in self.messages)
 
 
 class FrozenServer:
@@ -72,25 +47,6 @@ class FrozenServer:
         for conn in self.held:
             conn.close()
         self.sock.close()
-
-
-@pytest.fixture
-def smtp_server():
-    """Starts SMTP servers on free ports: `start(stall=0.0) -> (inbox, port)`."""
-    from aiosmtpd.controller import Controller
-
-    controllers = []
-
-    def start(stall: float = 0.0) -> tuple[Inbox, int]:
-        inbox = Inbox(stall)
-        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        controllers.append(controller)
-        return inbox, controller.port
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture(autouse=True)

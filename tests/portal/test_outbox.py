@@ -25,21 +25,6 @@ from tests.portal.conftest import free_port
 SENT, FAILED, PENDING, SKIPPED = "sent", "failed", "pending", "skipped"
 
 
-@pytest.fixture
-def smtp(settings, smtp_server):
-    """A local SMTP server that the portal's mail backend sends to."""
-
-    def start(stall: float = 0.0):
-        inbox, port = smtp_server(stall)
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        return inbox
-
-    return start
-
-
 def test_a_bare_destination_is_mailed_with_a_message_id_from_its_key(db, smtp):
     inbox = smtp()
     rows = notifications.notify(

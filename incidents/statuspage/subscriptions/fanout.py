@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal import bulk, notifications, timers
-from portal.models import Channel, Lane, Notification
+from portal.models import Channel, Lane
 
 from ...models import (
     ComponentStatusChange,
@@ -96,7 +96,7 @@ def _payload(notice: SubscriberNotice, now: datetime, source: dict) -> dict | No
             return None
         document["incident"] = api.incident(record, settings.STATUS_PAGE_ID)
     elif notice.maintenance_id:
-        record = public.one_maintenance(notice.maintenance.public_id)
+        record = public.one_maintenance(notice.maintenance.public_id, by_pk)
         document["incident"] = api.incident(record, settings.STATUS_PAGE_ID)
     else:
         change = ComponentStatusChange.objects.filter(pk=source.get("component_change")).first()
@@ -173,10 +173,8 @@ def notice_fan_out(*, notice_id: int, now: datetime | None = None) -> int:
         notice.payload = _payload(notice, now, source) or {"unavailable": True, **source}
     webhook_body = json.dumps(notice.payload) if "meta" in (notice.payload or {}) else ""
     chunk = list(_recipients(notice)[:CHUNK])
-    site = settings.SITE_URL.rstrip("/")
     for pk, kind, email, endpoint, token in chunk:
-        unsubscribe = f"{site}/status/subscriptions/{token}/unsubscribe/"
-        manage = f"{site}/status/subscriptions/{token}/"
+        manage, unsubscribe = Subscriber.links(token)
         key = f"subscribers:{notice.pk}:{pk}"
         if kind == SubscriberKind.EMAIL:
             rows.append(
@@ -214,7 +212,6 @@ def notice_fan_out(*, notice_id: int, now: datetime | None = None) -> int:
     SubscriberNotice.objects.filter(pk=notice.pk).update(
         payload=notice.payload,
         cursor=chunk[-1][0] if chunk else notice.cursor,
-        recipients=Notification.objects.filter(topic=topic).count(),
         fanned_out_at=now if done else None,
     )
     if not done:

@@ -37,6 +37,10 @@ from .. import public, rules
 from . import fanout
 
 LOOK_TIMER = "subscribers.incident"
+# The changes (the PUBLIC_STATE_CHANGED hook's causes) that can change what subscribers are
+# told: publishing or withdrawing, a status (resolved, a false alarm), a public update. An
+# edit, a component's status or a post-mortem tells them nothing new.
+LOOK_CAUSES = frozenset({"publicity", "status", "status_update"})
 
 # Maintenance statuses email subscribers hear of (created, starting, completed); webhooks
 # hear of every one.
@@ -79,7 +83,9 @@ def incident_changed(*, incident=None, cause: str = "", at=None, **_) -> None:
     """Inside the change's transaction: look at the incident after commit (and, should this
     process die first, at the next sweep)."""
     # Once public (published_at stays), subscribers hear how it ends, even if it is withdrawn.
-    if incident is None or (not incident.is_public and incident.published_at is None):
+    if incident is None or cause not in LOOK_CAUSES:
+        return
+    if not incident.is_public and incident.published_at is None:
         return
     timers.schedule(LOOK_TIMER, incident.pk, min(at or timezone.now(), timezone.now()))
     transaction.on_commit(lambda: _look_now(incident.pk), robust=True)

@@ -32,6 +32,7 @@ def counts(notices: list[SubscriberNotice]) -> dict[int, dict[str, int]]:
         found[topics[topic]][status] = n
     for tally in found.values():
         tally["pending"] = tally.get("pending", 0) + tally.pop("sending", 0)
+        tally["rows"] = sum(n for status, n in tally.items() if status != "rows")
     return found
 
 

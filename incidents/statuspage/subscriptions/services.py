@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import bulk, notifications
+from portal.channels.email import is_address
 from portal.errors import ApplicationError
 from portal.models import Channel
 
@@ -74,13 +73,9 @@ def clean(*, kind: str, email: str, endpoint: str = "", component_ids: list[str]
     if "@" in email:
         local, _, domain = email.rpartition("@")
         email = f"{local}@{domain.lower()}"
-    try:
-        if len(email) > 254:
-            raise ValidationError("too long")
-        validate_email(email)
-    except ValidationError:
+    if not is_address(email):
         what = "your email address" if kind == SubscriberKind.EMAIL else "a contact address"
-        raise ApplicationError(f"Enter {what} as name@example.com.", field="email") from None
+        raise ApplicationError(f"Enter {what} as name@example.com.", field="email")
     endpoint = (endpoint or "").strip()
     if kind == SubscriberKind.WEBHOOK:
         if not endpoint:
