@@ -101,14 +101,15 @@ def allows(action: str, actor, incident: Incident | None, **kwargs) -> bool:
     return bool(allowed & parties(actor, incident, **kwargs))
 
 
-def require(action: str, actor, incident: Incident | None, **kwargs) -> None:
-    """Refuse, in words that say who may, unless the actor is one of them."""
+def require(action: str, actor, incident: Incident | None, *, role: str = "", **kwargs) -> None:
+    """Refuse, in words that say who may, unless the actor is one of them. role: the role
+    whose holder may (its name, for the refusal)."""
     what, allowed = AUTHORITY[action]
     if kwargs.get("commander", ...) is ... and Party.COMMANDER in allowed:
         kwargs["commander"] = commander_of(incident)
     if allowed & parties(actor, incident, **kwargs):
         return
-    message = f"Only {describe(allowed, incident, **kwargs)} can {what}."
+    message = f"Only {describe(allowed, incident, role=role, **kwargs)} can {what}."
     if Party.COMMANDER in allowed and kwargs.get("commander") is None:
         message += " Nobody is in command yet: take command first."
     raise ApplicationError(message)
@@ -119,7 +120,12 @@ def who_may(action: str, incident: Incident, **kwargs) -> str:
 
 
 def describe(
-    allowed: frozenset[Party], incident: Incident | None, *, holder=None, commander=...
+    allowed: frozenset[Party],
+    incident: Incident | None,
+    *,
+    holder=None,
+    commander=...,
+    role: str = "",
 ) -> str:
     from .timeline import display_name
 
@@ -133,8 +139,10 @@ def describe(
                 commander = commander_of(incident)
             if commander is not None:
                 text += f" ({display_name(commander)})"
-        elif party == Party.ROLE_HOLDER and holder is not None:
-            text += f" ({display_name(holder)})"
+        elif party == Party.ROLE_HOLDER:
+            text = f"the {role}" if role else text
+            if holder is not None:
+                text += f" ({display_name(holder)})"
         names.append(text)
     if len(names) == 1:
         return names[0]

@@ -169,6 +169,22 @@ def parse_addresses(text: str) -> list[str]:
     return found
 
 
+def _communications_holder(incident: Incident):
+    return notices.holders(incident, ResponseRole.COMMUNICATIONS).get(ResponseRole.COMMUNICATIONS)
+
+
+def email_users_refusal(actor, incident: Incident) -> str:
+    """Who may send, when the actor may not ("" when they may): the composer says so
+    before anyone writes the email."""
+    holder = _communications_holder(incident)
+    if authority.allows("email_users", actor, incident, holder=holder):
+        return ""
+    who = authority.who_may(
+        "email_users", incident, holder=holder, role=ResponseRole.COMMUNICATIONS.label
+    )
+    return f"Only {who} can send this email: draft it here and ask them to send it."
+
+
 @transaction.atomic
 def incident_email_users(
     *,
@@ -196,8 +212,10 @@ def incident_email_users(
         raise ApplicationError(f"At most {BODY_MAX} characters.", field="body")
     pasted = parse_addresses(addresses)
     incident = lock(incident)
-    holder = notices.holders(incident, ResponseRole.COMMUNICATIONS).get(ResponseRole.COMMUNICATIONS)
-    authority.require("email_users", actor, incident, holder=holder)
+    holder = _communications_holder(incident)
+    authority.require(
+        "email_users", actor, incident, holder=holder, role=ResponseRole.COMMUNICATIONS.label
+    )
     if incident.status in (Status.TRIAGE, Status.FALSE_ALARM):
         raise ApplicationError("Verify the incident before emailing users about it.")
     subscribers = subscriber_selectors.affected_subscribers(incident) if to_subscribers else 0

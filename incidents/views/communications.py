@@ -77,6 +77,7 @@ def email_users(request, reference: str):
             "form": form,
             "subscribers": subscribers,
             "sent": subscriber_selectors.recent(10, incident=incident),
+            "refusal": communications.email_users_refusal(request.user, incident),
         },
         status=status,
     )

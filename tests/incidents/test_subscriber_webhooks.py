@@ -403,3 +403,22 @@ def test_a_webhook_answering_410_gone_is_dropped_at_once(receiver, declare):
     assert subscriber.state == SubscriberState.DROPPED
     told = Notification.objects.get(reason="subscriber_dropped")
     assert "HTTP" not in told.body  # the receiver's failure stays with staff
+
+
+def test_the_composer_says_up_front_who_may_send_and_refuses_anyone_else(login, make_user, declare):
+    incident = public_p1(declare)
+    cleo = make_user("cleo", "Responder")
+    client = login(cleo)
+    url = f"/incidents/{incident.reference}/email-users/"
+    page = client.get(url).content.decode()
+    assert 'data-testid="who-may-send"' in page and "Communications Coordinator" in page
+    refused = client.post(
+        url, {"subject": "S", "body": "B", "addresses": "a@example.org", "nonce": "n" * 20}
+    )
+    assert refused.status_code == 422
+    assert "Communications Coordinator can email affected users" in refused.content.decode()
+    assert not SubscriberNotice.objects.filter(event=NoticeEvent.COMMUNICATION).exists()
+    services.role_assign(
+        actor=incident.declared_by, incident=incident, role="communications", user=cleo
+    )
+    assert 'data-testid="who-may-send"' not in client.get(url).content.decode()
